@@ -1,0 +1,183 @@
+/**
+ * Browser implementation of the crypto interface: @noble/hashes and @noble/curves for hashing, ECDSA and
+ * Ed25519 (synchronous, audited), WebCrypto for RSA (which noble does not provide).
+ */
+
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import { ECParameters } from '@peculiar/asn1-ecc';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import type { CryptoBackend, HashName, PublicKey, SignatureScheme } from './types.js';
+
+const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+const OID_RSA = '1.2.840.113549.1.1.1';
+const OID_RSA_PSS = '1.2.840.113549.1.1.10';
+const OID_ED25519 = '1.3.101.112';
+const CURVE_BY_OID: Record<string, 'P-256' | 'P-384' | 'P-521'> = {
+  '1.2.840.10045.3.1.7': 'P-256',
+  '1.3.132.0.34': 'P-384',
+  '1.3.132.0.35': 'P-521',
+};
+
+interface WebPublicKey extends PublicKey {
+  /** Raw key material: the EC point or the Ed25519 key. */
+  readonly raw: Uint8Array;
+  /** WebCrypto key for RSA, imported lazily per scheme. */
+  readonly rsaKeys: Map<string, Promise<CryptoKey>>;
+}
+
+const HASHES = { 'SHA-256': sha256, 'SHA-384': sha384, 'SHA-512': sha512 } as const;
+const CURVES = { 'P-256': p256, 'P-384': p384, 'P-521': p521 } as const;
+
+function hashOf(name: HashName, data: Uint8Array): Uint8Array {
+  return HASHES[name](data);
+}
+
+function subtle(): SubtleCrypto {
+  const value = globalThis.crypto?.subtle;
+  if (value === undefined) throw new Error('WebCrypto is not available');
+  return value;
+}
+
+function parseSpki(spki: Uint8Array): WebPublicKey {
+  const copy = spki.slice();
+  const info = AsnConvert.parse(copy, SubjectPublicKeyInfo);
+  const raw = new Uint8Array(info.subjectPublicKey);
+  const algorithm = info.algorithm.algorithm;
+  if (algorithm === OID_EC_PUBLIC_KEY) {
+    const params = info.algorithm.parameters;
+    if (!params) throw new Error('EC key without curve parameters');
+    const curveOid = AsnConvert.parse(params, ECParameters).namedCurve ?? '';
+    const curve = CURVE_BY_OID[curveOid];
+    if (curve === undefined) throw new Error(`unsupported EC curve ${curveOid}`);
+    CURVES[curve].Point.fromBytes(raw).assertValidity();
+    return { type: 'ec', curve, spki: copy, raw, rsaKeys: new Map() };
+  }
+  if (algorithm === OID_RSA || algorithm === OID_RSA_PSS) {
+    return { type: 'rsa', rsaBits: rsaModulusBits(raw), spki: copy, raw, rsaKeys: new Map() };
+  }
+  if (algorithm === OID_ED25519) {
+    if (raw.length !== 32) throw new Error('Ed25519 key must be 32 bytes');
+    return { type: 'ed25519', spki: copy, raw, rsaKeys: new Map() };
+  }
+  throw new Error(`unsupported key algorithm ${algorithm}`);
+}
+
+// RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } — read just the modulus length.
+function rsaModulusBits(rsaPublicKey: Uint8Array): number {
+  let offset = 0;
+  const readLength = (): number => {
+    const first = rsaPublicKey[offset++] ?? 0;
+    if (first < 0x80) return first;
+    let length = 0;
+    for (let i = 0; i < (first & 0x7f); i++) length = (length << 8) | (rsaPublicKey[offset++] ?? 0);
+    return length;
+  };
+  offset++; // SEQUENCE tag
+  readLength();
+  offset++; // INTEGER tag
+  let length = readLength();
+  while (length > 0 && rsaPublicKey[offset] === 0) {
+    offset++;
+    length--;
+  }
+  return length * 8;
+}
+
+async function rsaKey(key: WebPublicKey, algorithm: RsaHashedImportParams): Promise<CryptoKey> {
+  const id = `${algorithm.name}/${String(algorithm.hash)}`;
+  let pending = key.rsaKeys.get(id);
+  if (pending === undefined) {
+    pending = subtle().importKey('spki', key.spki as BufferSource, algorithm, false, ['verify']);
+    key.rsaKeys.set(id, pending);
+  }
+  return pending;
+}
+
+async function verifyWeb(
+  key: WebPublicKey,
+  scheme: SignatureScheme,
+  data: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  try {
+    switch (scheme.kind) {
+      case 'ecdsa': {
+        if (key.type !== 'ec' || key.curve === undefined) return false;
+        const digest = hashOf(scheme.hash, data);
+        return CURVES[key.curve].verify(signature, digest, key.raw, {
+          prehash: false,
+          lowS: false,
+          format: scheme.encoding === 'der' ? 'der' : 'compact',
+        });
+      }
+      case 'rsa-pss': {
+        if (key.type !== 'rsa') return false;
+        const cryptoKey = await rsaKey(key, { name: 'RSA-PSS', hash: scheme.hash });
+        return await subtle().verify(
+          { name: 'RSA-PSS', saltLength: scheme.saltLength },
+          cryptoKey,
+          signature as BufferSource,
+          data as BufferSource,
+        );
+      }
+      case 'rsa-pkcs1': {
+        if (key.type !== 'rsa') return false;
+        const cryptoKey = await rsaKey(key, { name: 'RSASSA-PKCS1-v1_5', hash: scheme.hash });
+        return await subtle().verify(
+          'RSASSA-PKCS1-v1_5',
+          cryptoKey,
+          signature as BufferSource,
+          data as BufferSource,
+        );
+      }
+      case 'ed25519':
+        if (key.type !== 'ed25519') return false;
+        return ed25519.verify(signature, data, key.raw, { zip215: false });
+    }
+  } catch {
+    return false;
+  }
+}
+
+export const backend: CryptoBackend = {
+  name: 'noble+webcrypto',
+  hash: hashOf,
+  importSpki: parseSpki,
+  importEcPoint(curve, point) {
+    CURVES[curve].Point.fromBytes(point).assertValidity();
+    return {
+      type: 'ec',
+      curve,
+      spki: ecSpki(curve, point),
+      raw: point.slice(),
+      rsaKeys: new Map(),
+    } as WebPublicKey;
+  },
+  verify(key, scheme, data, signature) {
+    return verifyWeb(key as WebPublicKey, scheme, data, signature);
+  },
+  randomBytes(length) {
+    const out = new Uint8Array(length);
+    globalThis.crypto.getRandomValues(out);
+    return out;
+  },
+};
+
+// DER prefixes of SubjectPublicKeyInfo for uncompressed P-256 / P-384 points (RFC 5480 §2).
+const SPKI_PREFIX: Record<'P-256' | 'P-384', string> = {
+  'P-256': '3059301306072a8648ce3d020106082a8648ce3d030107034200',
+  'P-384': '3076301006072a8648ce3d020106052b81040022036200',
+};
+
+function ecSpki(curve: 'P-256' | 'P-384', point: Uint8Array): Uint8Array {
+  const prefixHex = SPKI_PREFIX[curve];
+  const prefix = new Uint8Array(prefixHex.length / 2);
+  for (let i = 0; i < prefix.length; i++) prefix[i] = Number.parseInt(prefixHex.slice(2 * i, 2 * i + 2), 16);
+  const out = new Uint8Array(prefix.length + point.length);
+  out.set(prefix);
+  out.set(point, prefix.length);
+  return out;
+}

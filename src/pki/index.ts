@@ -1,0 +1,24 @@
+/** `veritee/pki`: X.509 certificates, chains, CRLs and the pinned vendor roots. */
+export {
+  type Certificate,
+  type Extension,
+  Oid,
+  parseCertificate,
+  parsePemCertificates,
+  pemToDer,
+  publicKeyOf,
+  verifySignedBy,
+} from './certificate.js';
+export {
+  type ChainOptions,
+  checkValidity,
+  clearChainCache,
+  makeTrustAnchor,
+  type TrustAnchor,
+  type VerifiedChain,
+  verifyChain,
+} from './chain.js';
+export { type Crl, type CrlCheckOptions, checkNotRevoked, parseCrl, verifyCrl } from './crl.js';
+export * as der from './der.js';
+export * from './embedded.js';
+export { customAnchor, loadPinnedCertificate, pinnedAnchor } from './roots.js';
