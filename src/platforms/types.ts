@@ -1,0 +1,37 @@
+/**
+ * What every platform module provides. The top-level `verify` detects the format, calls `verifyBytes`
+ * (parse + cryptographic verification at `at`), then appraises the common claims and asks the platform
+ * to appraise its own policy section.
+ */
+import type { TrustAnchor } from '../pki/chain.js';
+import type { Policy } from '../policy/types.js';
+import type { Check, Issue, Platform, VerifiedEvidence } from '../result.js';
+
+export interface PlatformVerifyOptions {
+  /** Verification time. */
+  readonly at: Date;
+  /** Replace the embedded vendor roots (never merged silently). */
+  readonly anchors?: readonly TrustAnchor[] | undefined;
+  /** Platform-specific endorsements (Intel collateral, AMD VCEK and chain, …). */
+  readonly collateral?: unknown;
+  /** The policy, for verification steps a policy may relax (e.g. a collateral grace period). */
+  readonly policy?: Policy | undefined;
+}
+
+export interface PlatformAppraisal {
+  readonly checks: readonly Check[];
+  readonly warnings: readonly Issue[];
+}
+
+export interface PlatformModule {
+  /** Platforms this module produces (`dcap` produces `sgx` and `tdx`). */
+  readonly platforms: readonly Platform[];
+  /** Cheap structural sniff of raw evidence bytes; never throws. */
+  detect(bytes: Uint8Array): boolean;
+  /** Parses and verifies; throws a VeriteeError when anything fails. */
+  verifyBytes(bytes: Uint8Array, options: PlatformVerifyOptions): Promise<VerifiedEvidence>;
+  /** Validates this platform's policy section (called when a policy file is loaded). */
+  parsePolicySection?(name: string, value: unknown): unknown;
+  /** Appraises platform-specific policy (TCB status, SNP policy bits, …). Pure; no I/O. */
+  appraise?(evidence: VerifiedEvidence, policy: Policy): PlatformAppraisal;
+}
