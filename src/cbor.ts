@@ -258,7 +258,7 @@ export function decodeCbor(bytes: Uint8Array, options: CborDecodeOptions = {}): 
   return value;
 }
 
-/** Encodes a CBOR head (major type + argument) in preferred form; used to build COSE Sig_structures. */
+/** Encodes a CBOR head (major type + argument < 2^53) in preferred form; used to build COSE Sig_structures. */
 export function encodeHead(major: number, argument: number): Uint8Array {
   const type = major << 5;
   if (argument < 24) return Uint8Array.of(type | argument);
@@ -273,7 +273,13 @@ export function encodeHead(major: number, argument: number): Uint8Array {
       argument & 0xff,
     );
   }
-  throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'CBOR argument too large to encode');
+  if (!Number.isSafeInteger(argument)) {
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'CBOR argument too large to encode');
+  }
+  const out = new Uint8Array(9);
+  out[0] = type | 27;
+  new DataView(out.buffer).setBigUint64(1, BigInt(argument));
+  return out;
 }
 
 // Type guards that raise a typed error naming the field.
