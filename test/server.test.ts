@@ -253,7 +253,7 @@ describe('abuse: 10,000 random and mutated bodies', () => {
         const response = await app.request(`/v1/verify?at=${at.getTime() / 1000}`, {
           method: 'POST',
           headers: { 'content-type': type },
-          body,
+          body: body as BodyInit,
         });
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         if (response.status === 200) return; // a mutation that left the document intact
