@@ -64,6 +64,7 @@ export {
 /** The DCAP platform module: SGX and TDX quotes. */
 export const dcapPlatform: PlatformModule = {
   platforms: ['sgx', 'tdx'],
+  policySections: ['tcb'],
   detect: looksLikeQuote,
   async verifyBytes(bytes: Uint8Array, options: PlatformVerifyOptions): Promise<VerifiedEvidence> {
     return verifyDcapQuote(bytes, {
