@@ -250,6 +250,14 @@ describe('collateral mutations', () => {
     expect((result as VeriteeError).code).toBe(ErrorCode.CHAIN_UNTRUSTED_ROOT);
   });
 
+  it('an edited collateral object is re-read, not served from the cache', async () => {
+    const collateral = { ...base };
+    await verifyDcapQuote(TDX.quote, { at, collateral });
+    collateral.tcb_info = collateral.tcb_info!.replace('"TDX"', '"SGX"');
+    const result = await outcome(verifyDcapQuote(TDX.quote, { at, collateral }));
+    expect((result as VeriteeError).code).toBe(ErrorCode.SIG_INVALID);
+  });
+
   it('the cache never outlives the collateral: a later verification re-checks dates', async () => {
     await verifyDcapQuote(TDX.quote, { at, collateral: TDX.collateralJson });
     const late = await outcome(

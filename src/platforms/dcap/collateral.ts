@@ -29,9 +29,9 @@ import {
   parsePemCertificates,
   publicKeyOf,
   type TrustAnchor,
-  verifyChain,
 } from '../../pki/index.js';
 import type { Issue } from '../../result.js';
+import { verifyChainMemo } from './chains.js';
 import { Fields, parseJson, topLevelMembers } from './json.js';
 import { expectCommonName, IntelName } from './pck.js';
 
@@ -498,6 +498,33 @@ export function collateralFromPcsFiles(files: DcapCollateralFiles, path = 'colla
 const normalised = new WeakSet<object>();
 
 /**
+ * dcap-qvl JSON objects already normalised, by object identity, with the field values they had. Only
+ * objects whose every field is a string qualify (strings are immutable, so comparing the remembered values
+ * with `===` proves the content is unchanged); anything else is normalised afresh on every call.
+ */
+const normalisedInputs = new WeakMap<
+  object,
+  { readonly values: readonly unknown[]; readonly out: DcapCollateral }
+>();
+
+function allStringFields(value: Record<string, unknown>): unknown[] | undefined {
+  const keys = Object.keys(value);
+  const values: unknown[] = [];
+  for (const key of keys) {
+    const field = value[key];
+    if (typeof field !== 'string') return undefined;
+    values.push(key, field);
+  }
+  return values;
+}
+
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
  * Accepts collateral in any supported shape and returns it normalised: an already normalised value, the
  * dcap-qvl JSON (as an object, text or bytes), or a PCS folder's files (`{ "tcb_info.json": bytes, … }`).
  */
@@ -517,12 +544,18 @@ export function parseDcapCollateral(input: unknown, path = 'collateral'): DcapCo
     value = parseJson(text, path);
   }
   if (!isRecord(value)) throw invalid('collateral must be a JSON object or a map of PCS files', path);
+  const values = value === input ? allStringFields(value) : undefined;
+  if (values !== undefined) {
+    const known = normalisedInputs.get(value);
+    if (known !== undefined && sameValues(known.values, values)) return known.out;
+  }
   let out: DcapCollateral;
   if (Object.hasOwn(value, PCS_FILES.tcbInfo))
     out = collateralFromPcsFiles(value as DcapCollateralFiles, path);
   else if (Object.hasOwn(value, 'tcbInfoText')) out = fromNormalisedShape(value, path);
   else out = fromDcapQvl(value, path);
   normalised.add(out);
+  if (values !== undefined) normalisedInputs.set(value, { values, out });
   return out;
 }
 
@@ -775,9 +808,12 @@ export async function checkCollateralAt(
   const { at, anchors } = options;
   const graceMs = options.graceMs ?? 0;
   const chainOptions = (path: string): ChainOptions => ({ at, anchors, path, maxLength: 2 });
-  const tcbChain = await verifyChain(signed.tcbInfoChain, chainOptions('collateral/tcbInfoIssuerChain'));
-  const qeChain = await verifyChain(signed.qeIdentityChain, chainOptions('collateral/qeIdentityIssuerChain'));
-  const crlChain = await verifyChain(signed.pckCrlChain, chainOptions('collateral/pckCrlIssuerChain'));
+  const tcbChain = await verifyChainMemo(signed.tcbInfoChain, chainOptions('collateral/tcbInfoIssuerChain'));
+  const qeChain = await verifyChainMemo(
+    signed.qeIdentityChain,
+    chainOptions('collateral/qeIdentityIssuerChain'),
+  );
+  const crlChain = await verifyChainMemo(signed.pckCrlChain, chainOptions('collateral/pckCrlIssuerChain'));
   const anchor = tcbChain.anchor;
   if (qeChain.anchor !== anchor || crlChain.anchor !== anchor) {
     throw new VeriteeError(

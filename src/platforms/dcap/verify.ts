@@ -32,10 +32,10 @@ import {
   pinnedAnchor,
   publicKeyOf,
   type TrustAnchor,
-  verifyChain,
 } from '../../pki/index.js';
 import type { Policy } from '../../policy/types.js';
 import type { Check, CommonClaims, Issue, VerifiedEvidence } from '../../result.js';
+import { verifyChainMemo } from './chains.js';
 import {
   checkCollateralAt,
   parseDcapCollateral,
@@ -193,16 +193,15 @@ function importAttestationKey(raw: Uint8Array): PublicKey {
   return key;
 }
 
-// Verified QE report signatures: SHA-256(PCK fingerprint ‖ QE report ‖ signature). A platform's QE report
+// Verified QE report signatures: PCK fingerprint and SHA-256(QE report ‖ signature). A platform's QE report
 // is the same in every quote it makes with one attestation key; the fact "this PCK key signed these bytes"
 // does not change, so it is remembered (bounded) like a verified certificate link.
 const QE_CACHE_LIMIT = 1024;
 const verifiedQeReports = new Set<string>();
 
 async function verifyQeReportSignature(quote: Quote, pck: Certificate): Promise<void> {
-  const id = toHex(
-    backend.hash('SHA-256', concatBytes(pck.der, quote.qe.qeReportBytes, quote.qe.qeReportSignature)),
-  );
+  const digest = backend.hash('SHA-256', concatBytes(quote.qe.qeReportBytes, quote.qe.qeReportSignature));
+  const id = `${pck.fingerprint}:${toHex(digest)}`;
   if (verifiedQeReports.has(id)) return;
   const ok = await backend.verify(
     publicKeyOf(pck),
@@ -220,9 +219,10 @@ async function verifyQeReportSignature(quote: Quote, pck: Certificate): Promise<
   verifiedQeReports.add(id);
 }
 
-/** Forgets cached attestation keys and QE report verifications (benchmarks of the cold path). */
+/** Forgets cached attestation keys, parsed PCK chains and QE report verifications (cold-path benchmarks). */
 export function clearQuoteCaches(): void {
   attestationKeys.clear();
+  pckChains.clear();
   verifiedQeReports.clear();
 }
 
@@ -292,16 +292,22 @@ function checkCollateralPlatform(pck: PckExtension, signed: SignedCollateral): v
   }
 }
 
-/** Step 4: the quote's PCK chain, its revocation, and that the PCK CRL is its CA's. */
-async function verifyPckChain(
-  quote: Quote,
-  signed: SignedCollateral,
-  at: Date,
-  anchors: readonly TrustAnchor[],
-  anchor: TrustAnchor,
-): Promise<{ leaf: Certificate; ca: Certificate; validUntil: Date; caName: string }> {
+interface PckChain {
+  readonly certificates: readonly [Certificate, Certificate, Certificate];
+  readonly extension: PckExtension;
+  readonly caName: string;
+}
+
+// Parsed PCK chains by their PEM text: parsing, the name checks and the SGX extension are pure functions of
+// the text, so they are done once per platform. Validity, trust and revocation are checked on every use.
+const PCK_CACHE_LIMIT = 256;
+const pckChains = new Map<string, PckChain>();
+
+function parsePckChain(pem: string): PckChain {
+  const cached = pckChains.get(pem);
+  if (cached !== undefined) return cached;
   const path = 'quote/pckChain';
-  const certificates = parsePemCertificates(quote.qe.pckChainPem, path);
+  const certificates = parsePemCertificates(pem, path);
   if (certificates.length !== 3) {
     throw new VeriteeError(
       ErrorCode.CHAIN_BROKEN,
@@ -312,18 +318,45 @@ async function verifyPckChain(
   const [leaf, ca] = certificates as [Certificate, Certificate, Certificate];
   expectCommonName(leaf, [IntelName.pck], `${path}[0]`);
   const caName = expectCommonName(ca, [IntelName.pckPlatformCa, IntelName.pckProcessorCa], `${path}[1]`);
-  const chain = await verifyChain(certificates, { at, anchors, path, maxLength: 3 });
+  if (leaf.isCa === true) {
+    throw new VeriteeError(ErrorCode.CHAIN_BROKEN, 'PCK certificate must not be a CA', {
+      path: `${path}[0]`,
+    });
+  }
+  const chain: PckChain = {
+    certificates: certificates as [Certificate, Certificate, Certificate],
+    extension: parsePckExtension(leaf, `${path}[0]`),
+    caName,
+  };
+  if (pckChains.size >= PCK_CACHE_LIMIT) pckChains.delete(pckChains.keys().next().value as string);
+  pckChains.set(pem, chain);
+  return chain;
+}
+
+/** Step 4: the quote's PCK chain, its revocation, and that the PCK CRL is its CA's. */
+async function verifyPckChain(
+  quote: Quote,
+  signed: SignedCollateral,
+  at: Date,
+  anchors: readonly TrustAnchor[],
+  anchor: TrustAnchor,
+): Promise<{
+  leaf: Certificate;
+  ca: Certificate;
+  validUntil: Date;
+  caName: string;
+  extension: PckExtension;
+}> {
+  const path = 'quote/pckChain';
+  const parsed = parsePckChain(quote.qe.pckChainPem);
+  const [leaf, ca] = parsed.certificates;
+  const chain = await verifyChainMemo(parsed.certificates, { at, anchors, path, maxLength: 3 });
   if (chain.anchor !== anchor) {
     throw new VeriteeError(
       ErrorCode.CHAIN_UNTRUSTED_ROOT,
       'PCK chain and collateral end at different roots',
       { path },
     );
-  }
-  if (leaf.isCa === true) {
-    throw new VeriteeError(ErrorCode.CHAIN_BROKEN, 'PCK certificate must not be a CA', {
-      path: `${path}[0]`,
-    });
   }
   const crlIssuer = signed.pckCrlChain[0]!;
   if (!equalBytes(crlIssuer.subjectDer, ca.subjectDer) || !equalBytes(crlIssuer.spki, ca.spki)) {
@@ -335,7 +368,7 @@ async function verifyPckChain(
   }
   checkNotRevoked(leaf, signed.pckCrl, `${path}[0]`);
   checkNotRevoked(ca, signed.rootCaCrl, `${path}[1]`);
-  return { leaf, ca, validUntil: chain.validUntil, caName };
+  return { leaf, ca, validUntil: chain.validUntil, caName: parsed.caName, extension: parsed.extension };
 }
 
 async function defaultAnchors(): Promise<readonly TrustAnchor[]> {
@@ -475,7 +508,7 @@ export async function verifyDcapQuote(
     graceMs: tcbPolicy.collateralGraceSeconds * 1000,
   });
   const pckChain = await verifyPckChain(quote, signed, at, anchors, collateralCheck.anchor);
-  const pck = parsePckExtension(pckChain.leaf, 'quote/pckChain[0]');
+  const pck = pckChain.extension;
   checkCollateralPlatform(pck, signed);
   await verifyQeReportSignature(quote, pckChain.leaf);
   checkQeReportData(quote);
