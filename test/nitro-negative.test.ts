@@ -275,3 +275,18 @@ describe('Nitro: debug detection', () => {
     expect(notDebug.claims.debug).toBe(false);
   });
 });
+
+describe('Nitro: the unprotected header', () => {
+  it('refuses unsigned header fields', async () => {
+    const doc = parseNitroEvidence(await build());
+    const bytes = encode([
+      doc.cose.protectedBytes,
+      new EncMap([[4, new Uint8Array([1])]]),
+      doc.cose.payload,
+      doc.cose.signature,
+    ]);
+    expect(() => parseNitroEvidence(bytes)).toThrow(
+      expect.objectContaining({ code: ErrorCode.PARSE_UNKNOWN_FIELD }),
+    );
+  });
+});

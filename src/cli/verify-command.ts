@@ -7,6 +7,7 @@ import { signEar, toEar } from '../policy/ear.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { isUnusableInput, loadPolicy, verify } from '../verify.js';
+import { VERSION } from '../version.js';
 import { readCollateral } from './collateral.js';
 import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
 import { formatReport } from './report.js';
@@ -97,5 +98,3 @@ export async function runVerify(
     : '';
   return { stdout: note + formatReport(result, color), stderr: '', exitCode };
 }
-
-export const VERSION = '0.1.0';

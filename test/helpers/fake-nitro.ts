@@ -49,13 +49,7 @@ export function payloadEntries(options: FakeDocOptions): [Encodable, Encodable][
 export async function fakeNitroDocument(options: FakeDocOptions): Promise<Uint8Array> {
   const protectedBytes = encode(new EncMap([[1, options.alg ?? COSE_ALG.ES384]]));
   const payload = encode(new EncMap(payloadEntries(options)));
-  const toSign = sigStructure({
-    protectedBytes,
-    payload,
-    alg: 0,
-    signature: new Uint8Array(),
-    tagged: false,
-  });
+  const toSign = sigStructure({ protectedBytes, payload });
   let signature = await signEs384(options.leaf.keys.privateKey, toSign);
   if (options.signature) signature = options.signature(signature);
   const cose: Encodable = [protectedBytes, new EncMap([]), payload, signature];

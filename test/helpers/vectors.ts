@@ -18,7 +18,7 @@ export interface NitroVector {
     };
     readonly certificate_chain: readonly { subject: string; nb: string; na: string; sha256: string }[];
     readonly validity_window: { not_before_unix_ms: number; not_after_unix_ms: number };
-    readonly verification_time: { unix_ms: number };
+    readonly verification_time: { unix_ms: number; unix: number };
     readonly independent_checks: { root_is_aws_nitro_g1: boolean; cose_signature_ok: boolean };
   };
 }

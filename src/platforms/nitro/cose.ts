@@ -30,6 +30,8 @@ export interface CoseSign1 {
   readonly payload: Uint8Array;
   readonly signature: Uint8Array;
   readonly tagged: boolean;
+  /** Number of entries in the (unsigned) unprotected header. */
+  readonly unprotectedSize: number;
 }
 
 /** Parses COSE_Sign1 bytes. Copies what it keeps. */
@@ -68,7 +70,7 @@ export function parseCoseSign1(bytes: Uint8Array, path = 'cose'): CoseSign1 {
       path: `${path}/unprotected`,
     });
   }
-  return { protectedBytes, alg, payload, signature, tagged };
+  return { protectedBytes, alg, payload, signature, tagged, unprotectedSize: unprotected.size };
 }
 
 function protectedAlgorithm(protectedBytes: Uint8Array, path: string): number {
@@ -88,7 +90,10 @@ function protectedAlgorithm(protectedBytes: Uint8Array, path: string): number {
 }
 
 /** RFC 9052 §4.4: Sig_structure = ["Signature1", body_protected, external_aad, payload]. */
-export function sigStructure(cose: CoseSign1, externalAad: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function sigStructure(
+  cose: Pick<CoseSign1, 'protectedBytes' | 'payload'>,
+  externalAad: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   const context = utf8Encode('Signature1');
   return concatBytes(
     encodeHead(4, 4),

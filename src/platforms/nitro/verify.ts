@@ -52,6 +52,16 @@ export interface NitroVerifyOptions {
 /** Parses COSE_Sign1 bytes and the attestation document inside. */
 export function parseNitroEvidence(bytes: Uint8Array): NitroEvidence {
   const cose = parseCoseSign1(bytes, 'cose');
+  // The NSM writes an empty unprotected header; anything there would be unsigned, so it is refused.
+  if (cose.unprotectedSize !== 0) {
+    throw new VeriteeError(
+      ErrorCode.PARSE_UNKNOWN_FIELD,
+      'Nitro documents carry no unprotected header fields',
+      {
+        path: 'cose/unprotected',
+      },
+    );
+  }
   return { cose, document: parseNitroDocument(cose.payload, 'cose/payload') };
 }
 
