@@ -20,6 +20,10 @@ function buildProgram(): Command {
     .argument('[file]', 'evidence file, or - for stdin')
     .option('--at <time>', 'verification time: RFC 3339 or Unix seconds (default: now)')
     .option('--policy <file>', 'appraisal policy (JSON)')
+    .option(
+      '--collateral <file|dir>',
+      'endorsements: Intel DCAP collateral JSON or a folder of Intel PCS files',
+    )
     .option('--json', 'print the AttestationResult as one JSON object')
     .option('--ear', 'print an EAR (EAT Attestation Result) claim-set; a JWT with --ear-key')
     .option('--ear-key <jwk>', 'private JWK (EC P-256/P-384 or Ed25519) to sign the EAR as a JWT')
