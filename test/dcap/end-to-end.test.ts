@@ -11,6 +11,15 @@ const SGX = loadVector('sgx/dcapqvl-sgx-v3-00A067110000-2025-06');
 const MOBILECOIN = loadVector('sgx/mobilecoin-sgx-v3-00906ED50000-2023-07');
 
 describe('verify() with DCAP quotes', () => {
+  it('names the platform from the quote header even when verification fails', async () => {
+    const tdx = await verify(TDX.quote, { at: TDX.at });
+    expect(tdx.verified).toBe(false);
+    expect(tdx.platform).toBe('tdx');
+    const sgx = await verify(SGX.quote, { at: SGX.at });
+    expect(sgx.verified).toBe(false);
+    expect(sgx.platform).toBe('sgx');
+  });
+
   it('detects a TDX quote and returns an AttestationResult with the tcb summary', async () => {
     const result = await verify(TDX.quote, { at: TDX.at, collateral: TDX.collateralJson });
     expect(result.platform).toBe('tdx');

@@ -5,11 +5,11 @@
  * section (`appraiseDcap`). Browser-safe: no `node:` imports. Reading collateral from files is left to
  * the caller (the CLI does it; see `src/cli/`).
  */
-import type { VerifiedEvidence } from '../../result.js';
+import type { Platform, VerifiedEvidence } from '../../result.js';
 import type { PlatformModule, PlatformVerifyOptions } from '../types.js';
 import { appraiseDcap } from './appraise.js';
 import { parseTcbPolicy } from './policy.js';
-import { looksLikeQuote } from './quote.js';
+import { looksLikeQuote, TeeTypeValue } from './quote.js';
 import { verifyDcapQuote } from './verify.js';
 
 export { appraiseDcap } from './appraise.js';
@@ -66,6 +66,12 @@ export const dcapPlatform: PlatformModule = {
   platforms: ['sgx', 'tdx'],
   policySections: ['tcb'],
   detect: looksLikeQuote,
+  platformOf(bytes: Uint8Array): Platform | undefined {
+    // [TDX-QL] Quote Header: "TEE Type" is the u32 (little-endian) at offset 4.
+    if (bytes.length < 8) return undefined;
+    const teeType = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+    return teeType === TeeTypeValue.SGX ? 'sgx' : teeType === TeeTypeValue.TDX ? 'tdx' : undefined;
+  },
   async verifyBytes(bytes: Uint8Array, options: PlatformVerifyOptions): Promise<VerifiedEvidence> {
     return verifyDcapQuote(bytes, {
       at: options.at,
