@@ -190,15 +190,29 @@ function resolveProduct(
   );
 }
 
-/** The intermediate that issued `leaf`: from the caller's certificates, else the pinned one of the product. */
+/**
+ * The intermediate that issued `leaf`. When the caller supplied chain certificates (or the extended report
+ * carried some), it must be among them: no silent fall back to another certificate. Only when nothing was
+ * supplied is the pinned ASK/ASVK of the product used.
+ */
 function findIntermediate(
   leaf: Certificate,
   pool: readonly Certificate[],
   product: Product,
   kind: SigningKeyKind,
 ): Certificate {
-  const given = pool.find((candidate) => equalBytes(candidate.subjectDer, leaf.issuerDer));
-  if (given !== undefined) return given;
+  if (pool.length > 0) {
+    const given = pool.find((candidate) => equalBytes(candidate.subjectDer, leaf.issuerDer));
+    if (given !== undefined) return given;
+    throw new VeriteeError(
+      ErrorCode.CHAIN_BROKEN,
+      `the supplied chain does not contain the issuer of the ${kind.toUpperCase()}`,
+      {
+        path: 'collateral/chain',
+        details: `issuer "${leaf.issuer}"; supplied: ${pool.map((c) => `"${c.subject}"`).join(', ')}`,
+      },
+    );
+  }
   const embedded = kind === 'vcek' ? EMBEDDED[product].ask : EMBEDDED[product].asvk;
   if (embedded === undefined) {
     throw new VeriteeError(
