@@ -102,6 +102,18 @@ const LEAF_COMMON_NAME: Readonly<Record<SigningKeyKind, string>> = { vcek: 'SEV-
 
 const P1363_SHA384 = { kind: 'ecdsa', hash: 'SHA-384', encoding: 'p1363' } as const;
 
+// Pinned intermediates, parsed (and their fingerprints checked) once per process.
+const pinnedIntermediates = new Map<string, Certificate>();
+
+function pinnedIntermediate(embedded: EmbeddedCertificate): Certificate {
+  let certificate = pinnedIntermediates.get(embedded.id);
+  if (certificate === undefined) {
+    certificate = loadPinnedCertificate(embedded);
+    pinnedIntermediates.set(embedded.id, certificate);
+  }
+  return certificate;
+}
+
 /** The pinned ARK of a product as a trust anchor (pin and self-signature checked once per process). */
 export function amdRootAnchor(product: Product): Promise<TrustAnchor> {
   return pinnedAnchor(EMBEDDED[product].ark);
@@ -221,7 +233,7 @@ function findIntermediate(
       { path: 'collateral/chain' },
     );
   }
-  const pinned = loadPinnedCertificate(embedded);
+  const pinned = pinnedIntermediate(embedded);
   if (!equalBytes(pinned.subjectDer, leaf.issuerDer)) {
     throw new VeriteeError(
       ErrorCode.CHAIN_BROKEN,
