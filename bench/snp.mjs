@@ -4,12 +4,12 @@
 // (one P-384 verify of the report, and that plus the RSA-PSS-4096 check of the VCEK by the ASK),
 // @tinfoilsh/verifier (Genoa VCEK only) and @lit-protocol/sev-snp-utils-sdk (Milan VCEK only).
 // Every case verifies real reports from test/vectors/sev-snp; a case that fails to verify aborts the run.
-import { createPublicKey, constants, verify as nodeVerify } from 'node:crypto';
+import { constants, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { verifySnpBytes } from '../dist/platforms/snp/index.js';
 import { parseCertificate, pemToDer } from '../dist/pki/certificate.js';
+import { verifySnpBytes } from '../dist/platforms/snp/index.js';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const root = new URL('../test/vectors/sev-snp/', import.meta.url);
@@ -58,12 +58,14 @@ async function run(rounds) {
   for (let round = 0; round < rounds; round++) {
     for (const c of cases) c.rates.push(await timeOnce(c.fn, SECONDS / rounds));
   }
-    const out = {};
+  const out = {};
   for (const c of cases) {
     const sorted = [...c.rates].sort((a, b) => a - b);
     const rate = sorted[Math.floor(sorted.length / 2)];
     out[c.name] = rate;
-    console.log(`${c.name.padEnd(66)} ${rate.toFixed(0).padStart(7)} reports/s ${(1e6 / rate).toFixed(0).padStart(7)} µs/report`);
+    console.log(
+      `${c.name.padEnd(66)} ${rate.toFixed(0).padStart(7)} reports/s ${(1e6 / rate).toFixed(0).padStart(7)} µs/report`,
+    );
   }
   return out;
 }
@@ -96,7 +98,8 @@ for (const v of [milan, genoa]) {
   const signed = v.report.subarray(0, 0x2a0);
   const signature = p1363FromReport(v.report);
   const p384 = () => {
-    if (!nodeVerify('sha384', signed, { key, dsaEncoding: 'ieee-p1363' }, signature)) throw new Error('floor');
+    if (!nodeVerify('sha384', signed, { key, dsaEncoding: 'ieee-p1363' }, signature))
+      throw new Error('floor');
   };
   await measure(`floor: one P-384 verify (${v.id})`, async () => p384());
   const ask = parseCertificate(pemToDer(v.chain)[0]);
@@ -131,7 +134,11 @@ const ratio = (a, b) => (results[a] / results[b]).toFixed(2);
 console.log('');
 const V = (id) => `veritee verifySnpBytes (${id})`;
 const F = (id) => `floor: one P-384 verify (${id})`;
-console.log(`veritee / tinfoil (Genoa):      ${ratio(V(genoa.id), `@tinfoilsh/verifier 1.1.0 (${genoa.id})`)}×`);
-console.log(`veritee / lit (Milan):          ${ratio(V(milan.id), `@lit-protocol/sev-snp-utils-sdk 6.11.5 (${milan.id})`)}×`);
+console.log(
+  `veritee / tinfoil (Genoa):      ${ratio(V(genoa.id), `@tinfoilsh/verifier 1.1.0 (${genoa.id})`)}×`,
+);
+console.log(
+  `veritee / lit (Milan):          ${ratio(V(milan.id), `@lit-protocol/sev-snp-utils-sdk 6.11.5 (${milan.id})`)}×`,
+);
 console.log(`floor / veritee (Milan):        ${ratio(F(milan.id), V(milan.id))}×`);
 console.log(`floor / veritee (Genoa):        ${ratio(F(genoa.id), V(genoa.id))}×`);
