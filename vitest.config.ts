@@ -1,14 +1,33 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
-  resolve: {
-    // The package's `#crypto` import points at dist/; tests run the sources with the Node backend.
-    alias: { '#crypto': fileURLToPath(new URL('./src/crypto/node.ts', import.meta.url)) },
-  },
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    pool: 'threads',
+    globalSetup: ['test/global-setup.ts'],
+    projects: [
+      {
+        // The whole suite on the Node backend (node:crypto), as the server and CLI run.
+        resolve: { alias: { '#crypto': source('./src/crypto/node.ts') } },
+        test: { name: 'node', include: ['test/**/*.test.ts'], testTimeout: 120_000 },
+      },
+      {
+        // The browser backend (@noble + WebCrypto) on the platform and PKI suites: the library core
+        // must reach the same verdicts without node:crypto.
+        resolve: { alias: { '#crypto': source('./src/crypto/web.ts') } },
+        test: {
+          name: 'web-crypto',
+          testTimeout: 120_000,
+          include: [
+            'test/nitro.test.ts',
+            'test/nitro-negative.test.ts',
+            'test/pki.test.ts',
+            'test/ear.test.ts',
+            'test/policy.test.ts',
+          ],
+        },
+      },
+    ],
   },
 });

@@ -40,7 +40,7 @@ export interface CommonClaims {
 }
 
 /** Evidence whose signatures, chains and endorsements verified at `at`. */
-export interface VerifiedEvidence<PlatformClaims = Readonly<Record<string, unknown>>> {
+export interface VerifiedEvidence<PlatformClaims extends object = object> {
   readonly platform: Platform;
   readonly at: Date;
   readonly claims: CommonClaims;

@@ -1,10 +1,13 @@
 /** node:crypto implementation of the crypto interface (server side; 7–35× faster than pure JS here). */
 import {
   createHash,
+  createPrivateKey,
   createPublicKey,
   type KeyObject,
+  type JsonWebKey as NodeJsonWebKey,
   constants as nodeConstants,
   randomBytes as nodeRandomBytes,
+  sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
 import type { CryptoBackend, HashName, PublicKey, SignatureScheme } from './types.js';
@@ -66,6 +69,22 @@ export const backend: CryptoBackend = {
   },
   async verify(key, scheme, data, signature) {
     return verifySync(key, scheme, data, signature);
+  },
+  importJwk(jwk) {
+    if (jwk.d !== undefined) throw new Error('expected a public JWK, got a private one');
+    const keyObject = createPublicKey({ key: jwk as NodeJsonWebKey, format: 'jwk' });
+    return describe(keyObject, new Uint8Array(keyObject.export({ format: 'der', type: 'spki' })));
+  },
+  async sign(privateJwk, scheme, data) {
+    const key = createPrivateKey({ key: privateJwk as NodeJsonWebKey, format: 'jwk' });
+    if (scheme.kind === 'ed25519') return new Uint8Array(nodeSign(null, data, key));
+    if (scheme.kind !== 'ecdsa') throw new Error(`signing with ${scheme.kind} is not supported`);
+    return new Uint8Array(
+      nodeSign(NODE_HASH[scheme.hash], data, {
+        key,
+        dsaEncoding: scheme.encoding === 'der' ? 'der' : 'ieee-p1363',
+      }),
+    );
   },
   randomBytes(length) {
     return new Uint8Array(nodeRandomBytes(length));

@@ -31,5 +31,9 @@ export interface CryptoBackend {
   importEcPoint(curve: 'P-256' | 'P-384', point: Uint8Array): PublicKey;
   /** True when `signature` over `data` is valid for `key` under `scheme`. Never throws for a bad signature. */
   verify(key: PublicKey, scheme: SignatureScheme, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /** Imports a public JWK (EC P-256/P-384 or OKP Ed25519). */
+  importJwk(jwk: JsonWebKey): PublicKey;
+  /** Signs with a private JWK: ECDSA (P1363 r‖s) or Ed25519. */
+  sign(privateJwk: JsonWebKey, scheme: SignatureScheme, data: Uint8Array): Promise<Uint8Array>;
   randomBytes(length: number): Uint8Array;
 }

@@ -159,6 +159,40 @@ export const backend: CryptoBackend = {
   verify(key, scheme, data, signature) {
     return verifyWeb(key as WebPublicKey, scheme, data, signature);
   },
+  importJwk(jwk) {
+    if (jwk.d !== undefined) throw new Error('expected a public JWK, got a private one');
+    if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.x !== undefined) {
+      const raw = fromB64u(jwk.x);
+      if (raw.length !== 32) throw new Error('Ed25519 key must be 32 bytes');
+      return {
+        type: 'ed25519',
+        spki: concat(ED25519_SPKI_PREFIX, raw),
+        raw,
+        rsaKeys: new Map(),
+      } as WebPublicKey;
+    }
+    if (
+      jwk.kty === 'EC' &&
+      (jwk.crv === 'P-256' || jwk.crv === 'P-384') &&
+      jwk.x !== undefined &&
+      jwk.y !== undefined
+    ) {
+      return backend.importEcPoint(jwk.crv, concat(Uint8Array.of(4), fromB64u(jwk.x), fromB64u(jwk.y)));
+    }
+    throw new Error('unsupported JWK');
+  },
+  async sign(privateJwk, scheme, data) {
+    if (privateJwk.d === undefined) throw new Error('not a private JWK');
+    const d = fromB64u(privateJwk.d);
+    if (scheme.kind === 'ed25519') return ed25519.sign(data, d);
+    if (scheme.kind !== 'ecdsa' || (privateJwk.crv !== 'P-256' && privateJwk.crv !== 'P-384')) {
+      throw new Error(`signing with ${scheme.kind} is not supported`);
+    }
+    return CURVES[privateJwk.crv].sign(hashOf(scheme.hash, data), d, {
+      prehash: false,
+      format: scheme.encoding === 'der' ? 'der' : 'compact',
+    });
+  },
   randomBytes(length) {
     const out = new Uint8Array(length);
     globalThis.crypto.getRandomValues(out);
@@ -180,4 +214,36 @@ function ecSpki(curve: 'P-256' | 'P-384', point: Uint8Array): Uint8Array {
   out.set(prefix);
   out.set(point, prefix.length);
   return out;
+}
+
+// RFC 8410 §4: SubjectPublicKeyInfo prefix for a raw Ed25519 key.
+const ED25519_SPKI_PREFIX = Uint8Array.of(
+  0x30,
+  0x2a,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x70,
+  0x03,
+  0x21,
+  0x00,
+);
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function fromB64u(text: string): Uint8Array {
+  const normal = text.replace(/-/g, '+').replace(/_/g, '/');
+  const binary = atob(normal + '='.repeat((4 - (normal.length % 4)) % 4));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

@@ -47,8 +47,10 @@ const STANDARD_EXTENSIONS = new Set([
   '2.5.29.17', // subjectAltName
 ]);
 
-// Verified (child, parent) signature links, keyed by both fingerprints, kept until the earlier expiry.
-// A link says only "this parent key signed this child"; dates and trust are rechecked on every use.
+// Verified (child, parent) signature links, keyed by both fingerprints. Whether a parent's key signed a
+// child's TBS does not depend on time, but an entry is only used for verifications at or before the
+// earlier of the two notAfter dates, and is dropped when asked about a later time: a link is never
+// served past its expiry. Dates and trust are rechecked on every use; the cache is bounded (LRU).
 const LINK_CACHE_LIMIT = 4096;
 const verifiedLinks = new Map<string, number>();
 
@@ -56,13 +58,16 @@ function linkKey(child: Certificate, parent: Certificate): string {
   return `${child.fingerprint}:${parent.fingerprint}`;
 }
 
-function linkIsCached(key: string): boolean {
+function linkIsCached(key: string, at: Date): boolean {
   const expiry = verifiedLinks.get(key);
   if (expiry === undefined) return false;
-  if (expiry < Date.now()) {
+  if (at.getTime() > expiry) {
     verifiedLinks.delete(key);
     return false;
   }
+  // Refresh the entry's position so the most recently used links survive eviction.
+  verifiedLinks.delete(key);
+  verifiedLinks.set(key, expiry);
   return true;
 }
 
@@ -137,7 +142,7 @@ function checkIssuerIsCa(issuer: Certificate, below: number, path: string): void
   }
 }
 
-async function checkLink(child: Certificate, parent: Certificate, path: string): Promise<void> {
+async function checkLink(child: Certificate, parent: Certificate, at: Date, path: string): Promise<void> {
   if (!equalBytes(child.issuerDer, parent.subjectDer)) {
     throw new VeriteeError(
       ErrorCode.CHAIN_BROKEN,
@@ -149,7 +154,7 @@ async function checkLink(child: Certificate, parent: Certificate, path: string):
     );
   }
   const key = linkKey(child, parent);
-  if (linkIsCached(key)) return;
+  if (linkIsCached(key, at)) return;
   if (!(await verifySignedBy(child, parent))) {
     throw new VeriteeError(
       ErrorCode.SIG_INVALID,
@@ -209,7 +214,7 @@ export async function verifyChain(
     // RFC 5280 §6.1.4 (h): intermediates below this issuer count toward its pathLen, self-issued ones do not.
     if (i >= 2 && !equalBytes(child.subjectDer, child.issuerDer)) caBelow++;
     checkIssuerIsCa(certificate, caBelow, certPath);
-    await checkLink(child, certificate, `${prefix}[${i - 1}]`);
+    await checkLink(child, certificate, options.at, `${prefix}[${i - 1}]`);
   }
   // The anchor is trusted by pinning; its own self-signature is checked when it is loaded.
   return { certificates: path, anchor, validUntil };

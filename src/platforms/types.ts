@@ -30,7 +30,9 @@ export interface PlatformModule {
   detect(bytes: Uint8Array): boolean;
   /** Parses and verifies; throws a VeriteeError when anything fails. */
   verifyBytes(bytes: Uint8Array, options: PlatformVerifyOptions): Promise<VerifiedEvidence>;
-  /** Validates this platform's policy section (called when a policy file is loaded). */
+  /** Names of the policy sections this platform owns (e.g. `tcb`, `snp`). */
+  readonly policySections?: readonly string[];
+  /** Validates one of this platform's policy sections (called when a policy file is loaded). */
   parsePolicySection?(name: string, value: unknown): unknown;
   /** Appraises platform-specific policy (TCB status, SNP policy bits, …). Pure; no I/O. */
   appraise?(evidence: VerifiedEvidence, policy: Policy): PlatformAppraisal;

@@ -1,0 +1,15 @@
+// `npm run bench [-- name…]`: runs the named benchmarks (default: all) one after another, one core each.
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const here = import.meta.dirname;
+const available = readdirSync(here)
+  .filter((file) => file.endsWith('.mjs') && !['run.mjs', 'lib.mjs'].includes(file))
+  .map((file) => file.replace(/\.mjs$/, ''));
+const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : available;
+for (const name of wanted) {
+  if (!available.includes(name))
+    throw new Error(`unknown benchmark "${name}" (have: ${available.join(', ')})`);
+  execFileSync(process.execPath, [join(here, `${name}.mjs`)], { stdio: 'inherit' });
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/** The `veritee` command line. Thin over the library: each command parses arguments, calls, prints. */
+import { Command, CommanderError, Option } from 'commander';
+import { isVeriteeError } from '../errors.js';
+import { EXIT } from './io.js';
+import { runVerify, VERSION } from './verify-command.js';
+
+function buildProgram(): Command {
+  const program = new Command('veritee')
+    .description('Verify what runs in Trusted Execution Environments')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  program
+    .command('verify')
+    .description('verify attestation evidence (raw, base64 or hex; platform auto-detected) and appraise it')
+    .argument('[file]', 'evidence file, or - for stdin')
+    .option('--at <time>', 'verification time: RFC 3339 or Unix seconds (default: now)')
+    .option('--policy <file>', 'appraisal policy (JSON)')
+    .option('--json', 'print the AttestationResult as one JSON object')
+    .option('--ear', 'print an EAR (EAT Attestation Result) claim-set; a JWT with --ear-key')
+    .option('--ear-key <jwk>', 'private JWK (EC P-256/P-384 or Ed25519) to sign the EAR as a JWT')
+    .addOption(new Option('--ear-names <style>', 'EAR claim names').choices(['dotted', 'underscore']))
+    .option('--demo', 'verify the bundled real Nitro document at its own timestamp')
+    .action(async (file: string | undefined, options) => {
+      const output = await runVerify(file, options, process.stdout.isTTY === true);
+      process.stdout.write(output.stdout);
+      process.exitCode = output.exitCode;
+    });
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode =
+        error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : EXIT.unusable;
+      return;
+    }
+    if (isVeriteeError(error)) {
+      process.stderr.write(`veritee: ${error.code}: ${error.message}\n`);
+      process.exitCode = EXIT.unusable;
+      return;
+    }
+    process.stderr.write(
+      `veritee: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exitCode = 70;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,97 @@
+/** `veritee verify`: verify evidence, appraise it, print a report, JSON or an EAR. */
+import { fileURLToPath } from 'node:url';
+import { backend } from '#crypto';
+import { toHex } from '../bytes.js';
+import { ErrorCode, VeriteeError } from '../errors.js';
+import { signEar, toEar } from '../policy/ear.js';
+import type { Policy } from '../policy/types.js';
+import type { AttestationResult } from '../result.js';
+import { isUnusableInput, loadPolicy, verify } from '../verify.js';
+import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
+import { formatReport } from './report.js';
+
+export interface VerifyCommandOptions {
+  readonly at?: string;
+  readonly policy?: string;
+  readonly json?: boolean;
+  readonly ear?: boolean;
+  readonly earKey?: string;
+  readonly earNames?: string;
+  readonly demo?: boolean;
+}
+
+/** The bundled real document and the instant it was produced (see examples/nitro/README.md). */
+const DEMO = {
+  path: fileURLToPath(new URL('../../examples/nitro/marlin-aws-2024-12-13.cose', import.meta.url)),
+  at: new Date('2024-12-13T07:37:58.960Z'),
+};
+
+export interface CommandOutput {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+function exitCodeOf(result: AttestationResult): number {
+  if (isUnusableInput(result)) return EXIT.unusable;
+  return result.verdict === 'contraindicated' ? EXIT.rejected : EXIT.accepted;
+}
+
+function loadPolicyFile(path: string): { policy: Policy; id: string } {
+  const bytes = readInput(path, 'policy');
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new VeriteeError(ErrorCode.POLICY_INVALID, `policy "${path}" is not valid JSON`, {
+      details: error instanceof Error ? error.message : undefined,
+    });
+  }
+  return { policy: loadPolicy(json), id: `sha256:${toHex(backend.hash('SHA-256', bytes))}` };
+}
+
+/** Runs the command and returns what to print, so tests can call it without a process. */
+export async function runVerify(
+  file: string | undefined,
+  options: VerifyCommandOptions,
+  color = false,
+): Promise<CommandOutput> {
+  if (options.json && options.ear)
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, '--json and --ear cannot be combined');
+  if (options.earKey !== undefined && !options.ear)
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, '--ear-key needs --ear');
+  if (options.earNames !== undefined && options.earNames !== 'dotted' && options.earNames !== 'underscore') {
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, '--ear-names must be "dotted" or "underscore"');
+  }
+  if (options.demo && file !== undefined)
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, '--demo takes no evidence file');
+  if (!options.demo && file === undefined)
+    throw new VeriteeError(
+      ErrorCode.ARGUMENT_INVALID,
+      'missing evidence: give a file, - for stdin, or --demo',
+    );
+  const input = readInput(options.demo ? DEMO.path : file!, 'evidence');
+  const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
+  const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
+  const result = await verify(input, { at, policy: loaded?.policy });
+  const exitCode = exitCodeOf(result);
+  if (options.ear) {
+    const claims = toEar(result, {
+      names: options.earNames === 'underscore' ? 'underscore' : 'dotted',
+      policyId: loaded?.id,
+      build: `veritee ${VERSION}`,
+    });
+    const text =
+      options.earKey === undefined
+        ? JSON.stringify(claims, null, 2)
+        : await signEar(claims, readJsonFile(options.earKey, 'EAR signing key') as JsonWebKey);
+    return { stdout: `${text}\n`, stderr: '', exitCode };
+  }
+  if (options.json) return { stdout: `${JSON.stringify(result)}\n`, stderr: '', exitCode };
+  const note = options.demo
+    ? `(demo: bundled real document examples/nitro/marlin-aws-2024-12-13.cose, checked at its own timestamp)\n`
+    : '';
+  return { stdout: note + formatReport(result, color), stderr: '', exitCode };
+}
+
+export const VERSION = '0.1.0';

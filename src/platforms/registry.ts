@@ -1,0 +1,5 @@
+/** Every platform the top-level `verify` knows, in detection order. */
+import { nitroPlatform } from './nitro/index.js';
+import type { PlatformModule } from './types.js';
+
+export const PLATFORM_MODULES: readonly PlatformModule[] = [nitroPlatform];

@@ -1,0 +1,122 @@
+/**
+ * The one entry point most callers need: detect the evidence format, verify it at a time against the
+ * vendor roots and collateral, and appraise it against a policy. Always returns an `AttestationResult`;
+ * failures are reported in it (verified: false, verdict: contraindicated, errors with stable codes).
+ */
+import { decodeEvidenceInput, utf8Encode } from './bytes.js';
+import { ErrorCode, VeriteeError } from './errors.js';
+import type { TrustAnchor } from './pki/chain.js';
+import { PLATFORM_MODULES } from './platforms/registry.js';
+import type { PlatformModule } from './platforms/types.js';
+import { buildResult } from './policy/appraise.js';
+import { DEFAULT_POLICY, parsePolicy, type SectionParser } from './policy/parse.js';
+import type { Policy } from './policy/types.js';
+import type { AttestationResult, Platform } from './result.js';
+
+export interface VerifyOptions {
+  /** Verification time. Default: now. Tests and audits pin it. */
+  readonly at?: Date | undefined;
+  /** Appraisal policy. Default: verification alone decides; debug enclaves are contraindicated. */
+  readonly policy?: Policy | undefined;
+  /** Platform endorsements (Intel collateral, AMD VCEK and chain). */
+  readonly collateral?: unknown;
+  /** Replace the embedded vendor roots. */
+  readonly anchors?: readonly TrustAnchor[] | undefined;
+  /** Restrict detection to these modules (a browser bundle that only needs one platform). */
+  readonly platforms?: readonly PlatformModule[] | undefined;
+}
+
+/** Finds the platform module for raw evidence bytes, or throws FORMAT_UNKNOWN. */
+export function detectPlatform(
+  bytes: Uint8Array,
+  modules: readonly PlatformModule[] = PLATFORM_MODULES,
+): PlatformModule {
+  const found = modules.find((module) => module.detect(bytes));
+  if (found === undefined) {
+    throw new VeriteeError(ErrorCode.FORMAT_UNKNOWN, 'evidence format not recognised', {
+      details: `tried ${modules.flatMap((module) => module.platforms).join(', ')}`,
+    });
+  }
+  return found;
+}
+
+/** Section parsers of every known platform, for `parsePolicy`. */
+export function policySectionParsers(
+  modules: readonly PlatformModule[] = PLATFORM_MODULES,
+): Map<string, SectionParser> {
+  const parsers = new Map<string, SectionParser>();
+  for (const module of modules) {
+    const parse = module.parsePolicySection;
+    if (parse === undefined) continue;
+    for (const name of module.policySections ?? [])
+      parsers.set(name, (section, value) => parse.call(module, section, value));
+  }
+  return parsers;
+}
+
+/** Parses a policy object with every known platform's sections. */
+export function loadPolicy(json: unknown): Policy {
+  return parsePolicy(json, policySectionParsers());
+}
+
+function failedResult(error: unknown, at: Date, platform: Platform | 'unknown'): AttestationResult {
+  const typed =
+    error instanceof VeriteeError
+      ? error
+      : new VeriteeError(ErrorCode.EVIDENCE_INVALID, 'verification failed unexpectedly', {
+          details: error instanceof Error ? error.message.slice(0, 200) : undefined,
+        });
+  return {
+    platform,
+    verified: false,
+    verdict: 'contraindicated',
+    verifiedAt: at.toISOString(),
+    measurements: {},
+    debug: false,
+    checks: [{ id: 'verification', ok: false, detail: typed.message }],
+    errors: [{ code: typed.code, message: typed.message }],
+    warnings: [],
+    validUntil: null,
+    claims: {},
+  };
+}
+
+/**
+ * Verifies and appraises evidence. `input` is raw bytes, or text holding hex or base64 (whitespace
+ * ignored). Never throws for bad evidence: the result says what failed.
+ */
+export async function verify(
+  input: Uint8Array | string,
+  options: VerifyOptions = {},
+): Promise<AttestationResult> {
+  const at = options.at ?? new Date();
+  let platform: Platform | 'unknown' = 'unknown';
+  try {
+    if (Number.isNaN(at.getTime()))
+      throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'verification time is not a valid date');
+    const bytes = decodeEvidenceInput(typeof input === 'string' ? utf8Encode(input) : input);
+    const module = detectPlatform(bytes, options.platforms);
+    platform = module.platforms.length === 1 ? module.platforms[0]! : 'unknown';
+    const policy = options.policy ?? DEFAULT_POLICY;
+    const evidence = await module.verifyBytes(bytes, {
+      at,
+      anchors: options.anchors,
+      collateral: options.collateral,
+      policy,
+    });
+    platform = evidence.platform;
+    return buildResult(evidence, policy, module.appraise?.(evidence, policy));
+  } catch (error) {
+    return failedResult(error, at, platform);
+  }
+}
+
+/** Error codes that mean "this input is not usable evidence" rather than "this evidence is rejected". */
+export function isUnusableInput(result: AttestationResult): boolean {
+  const code = result.errors[0]?.code;
+  return (
+    !result.verified &&
+    code !== undefined &&
+    (code.startsWith('PARSE_') || code === ErrorCode.FORMAT_UNKNOWN || code === ErrorCode.ARGUMENT_INVALID)
+  );
+}
