@@ -18,6 +18,21 @@ export interface VerifyCommandOptions {
   readonly earKey?: string;
   readonly earNames?: string;
   readonly demo?: boolean;
+  /** SEV-SNP endorsements: VCEK/VLEK, ASK/ASVK (+ARK) chain, CRL files. */
+  readonly vcek?: string;
+  readonly chain?: string;
+  readonly crl?: string;
+}
+
+/** Collateral files named on the command line (only SEV-SNP takes any), or undefined. */
+function collateralOf(options: VerifyCommandOptions): unknown {
+  if (options.vcek === undefined && options.chain === undefined && options.crl === undefined)
+    return undefined;
+  return {
+    ...(options.vcek === undefined ? {} : { vcek: readInput(options.vcek, 'VCEK') }),
+    ...(options.chain === undefined ? {} : { chain: readInput(options.chain, 'certificate chain') }),
+    ...(options.crl === undefined ? {} : { crl: readInput(options.crl, 'CRL') }),
+  };
 }
 
 /** The bundled real document and the instant it was produced (see examples/nitro/README.md). */
@@ -73,7 +88,7 @@ export async function runVerify(
   const input = readInput(options.demo ? DEMO.path : file!, 'evidence');
   const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
   const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
-  const result = await verify(input, { at, policy: loaded?.policy });
+  const result = await verify(input, { at, policy: loaded?.policy, collateral: collateralOf(options) });
   const exitCode = exitCodeOf(result);
   if (options.ear) {
     const claims = toEar(result, {

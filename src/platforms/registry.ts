@@ -1,5 +1,6 @@
 /** Every platform the top-level `verify` knows, in detection order. */
 import { nitroPlatform } from './nitro/index.js';
+import { snpPlatform } from './snp/index.js';
 import type { PlatformModule } from './types.js';
 
-export const PLATFORM_MODULES: readonly PlatformModule[] = [nitroPlatform];
+export const PLATFORM_MODULES: readonly PlatformModule[] = [nitroPlatform, snpPlatform];

@@ -82,6 +82,7 @@ export {
 /** The SEV-SNP platform module for the top-level `verify()`. */
 export const snpPlatform: PlatformModule = {
   platforms: ['sev-snp'],
+  policySections: ['snp'],
   detect(bytes) {
     try {
       return bytes instanceof Uint8Array && looksLikeReport(bytes);

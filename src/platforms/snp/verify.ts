@@ -361,7 +361,11 @@ export async function verifySnpReport(
     path: 'chain',
   });
   const checks: Check[] = [
-    { id: 'snp.chain', ok: true, detail: `${leaf.subject} ← ${intermediate.subject} ← ${root.name}` },
+    {
+      id: 'snp.chain',
+      ok: true,
+      detail: `${commonName(leaf)} ← ${commonName(intermediate)} ← ${root.name}`,
+    },
   ];
 
   const tcb = {
