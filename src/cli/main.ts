@@ -29,6 +29,9 @@ function buildProgram(): Command {
     .option('--ear-key <jwk>', 'private JWK (EC P-256/P-384 or Ed25519) to sign the EAR as a JWT')
     .addOption(new Option('--ear-names <style>', 'EAR claim names').choices(['dotted', 'underscore']))
     .option('--demo', 'verify the bundled real Nitro document at its own timestamp')
+    .option('--vcek <file>', 'SEV-SNP: VCEK or VLEK certificate (DER or PEM; PEM may carry the chain)')
+    .option('--chain <file>', 'SEV-SNP: ASK or ASVK, optionally with the ARK (PEM or DER)')
+    .option('--crl <file>', 'SEV-SNP: AMD CRL (DER or PEM)')
     .action(async (file: string | undefined, options) => {
       const output = await runVerify(file, options, process.stdout.isTTY === true);
       process.stdout.write(output.stdout);

@@ -22,6 +22,30 @@ export interface VerifyCommandOptions {
   readonly earKey?: string;
   readonly earNames?: string;
   readonly demo?: boolean;
+  /** SEV-SNP endorsements: VCEK/VLEK, ASK/ASVK (+ARK) chain, CRL files. */
+  readonly vcek?: string;
+  readonly chain?: string;
+  readonly crl?: string;
+}
+
+/** Collateral files named on the command line (only SEV-SNP takes any), or undefined. */
+/** Endorsements from the command line: Intel collateral (--collateral) or AMD files (--vcek/--chain/--crl). */
+function collateralOf(options: VerifyCommandOptions): unknown {
+  const amd = options.vcek !== undefined || options.chain !== undefined || options.crl !== undefined;
+  if (options.collateral !== undefined) {
+    if (amd)
+      throw new VeriteeError(
+        ErrorCode.ARGUMENT_INVALID,
+        '--collateral (Intel) cannot be combined with --vcek/--chain/--crl (AMD)',
+      );
+    return readCollateral(options.collateral);
+  }
+  if (!amd) return undefined;
+  return {
+    ...(options.vcek === undefined ? {} : { vcek: readInput(options.vcek, 'VCEK') }),
+    ...(options.chain === undefined ? {} : { chain: readInput(options.chain, 'certificate chain') }),
+    ...(options.crl === undefined ? {} : { crl: readInput(options.crl, 'CRL') }),
+  };
 }
 
 /** The bundled real document and the instant it was produced (see examples/nitro/README.md). */
@@ -77,8 +101,7 @@ export async function runVerify(
   const input = readInput(options.demo ? DEMO.path : file!, 'evidence');
   const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
   const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
-  const collateral = options.collateral === undefined ? undefined : readCollateral(options.collateral);
-  const result = await verify(input, { at, policy: loaded?.policy, collateral });
+  const result = await verify(input, { at, policy: loaded?.policy, collateral: collateralOf(options) });
   const exitCode = exitCodeOf(result);
   if (options.ear) {
     const claims = toEar(result, {
