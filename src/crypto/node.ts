@@ -1,8 +1,13 @@
 /** node:crypto implementation of the crypto interface (server side; 7–35× faster than pure JS here). */
 import {
+  createCipheriv,
+  createDecipheriv,
   createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
   type KeyObject,
   type JsonWebKey as NodeJsonWebKey,
   constants as nodeConstants,
@@ -10,13 +15,55 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
-import type { CryptoBackend, HashName, PublicKey, SignatureScheme } from './types.js';
+import type {
+  AeadName,
+  ChannelHashName,
+  CryptoBackend,
+  HashName,
+  PublicKey,
+  SignatureScheme,
+} from './types.js';
 
 interface NodePublicKey extends PublicKey {
   readonly keyObject: KeyObject;
 }
 
 const NODE_HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+const NODE_CHANNEL_HASH: Record<ChannelHashName, string> = { 'SHA-256': 'sha256', BLAKE2b: 'blake2b512' };
+// Typed as GCM for the overloads; ChaCha20-Poly1305 takes the same options (authTagLength, setAAD).
+const NODE_AEAD: Record<AeadName, 'aes-256-gcm'> = {
+  'chacha20-poly1305': 'chacha20-poly1305' as 'aes-256-gcm',
+  'aes-256-gcm': 'aes-256-gcm',
+};
+// RFC 8410 DER prefixes for raw X25519 keys (SubjectPublicKeyInfo and PKCS #8 PrivateKeyInfo).
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const TAG_LENGTH = 16;
+
+function x25519PrivateKeyObject(privateKey: Uint8Array): KeyObject {
+  if (privateKey.length !== 32) throw new Error('X25519 private key must be 32 bytes');
+  return createPrivateKey({
+    key: Buffer.concat([X25519_PKCS8_PREFIX, privateKey]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+}
+
+function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
+  if (publicKey.length !== 32) throw new Error('X25519 public key must be 32 bytes');
+  return createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+}
+
+function rawX25519Public(keyObject: KeyObject): Uint8Array {
+  return new Uint8Array(keyObject.export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI_PREFIX.length));
+}
+
+function rawX25519Private(keyObject: KeyObject): Uint8Array {
+  return new Uint8Array(
+    keyObject.export({ format: 'der', type: 'pkcs8' }).subarray(X25519_PKCS8_PREFIX.length),
+  );
+}
+
 const NODE_CURVE: Record<string, 'P-256' | 'P-384' | 'P-521'> = {
   prime256v1: 'P-256',
   secp384r1: 'P-384',
@@ -88,6 +135,54 @@ export const backend: CryptoBackend = {
   },
   randomBytes(length) {
     return new Uint8Array(nodeRandomBytes(length));
+  },
+  channelHash(name, data) {
+    return new Uint8Array(createHash(NODE_CHANNEL_HASH[name]).update(data).digest());
+  },
+  hmac(name, key, data) {
+    return new Uint8Array(createHmac(NODE_CHANNEL_HASH[name], key).update(data).digest());
+  },
+  x25519Generate() {
+    const pair = generateKeyPairSync('x25519');
+    return { privateKey: rawX25519Private(pair.privateKey), publicKey: rawX25519Public(pair.publicKey) };
+  },
+  x25519PublicKey(privateKey) {
+    return rawX25519Public(createPublicKey(x25519PrivateKeyObject(privateKey)));
+  },
+  x25519(privateKey, publicKey) {
+    // OpenSSL refuses an all-zero shared secret (a low-order point), as RFC 7748 §6.1 allows.
+    return new Uint8Array(
+      diffieHellman({
+        privateKey: x25519PrivateKeyObject(privateKey),
+        publicKey: x25519PublicKeyObject(publicKey),
+      }),
+    );
+  },
+  aeadSeal(name, key, nonce, ad, plaintext) {
+    const cipher = createCipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
+    cipher.setAAD(ad, { plaintextLength: plaintext.length });
+    const out = new Uint8Array(plaintext.length + TAG_LENGTH);
+    const body = cipher.update(plaintext);
+    out.set(body);
+    const rest = cipher.final();
+    out.set(rest, body.length);
+    out.set(cipher.getAuthTag(), body.length + rest.length);
+    return out;
+  },
+  aeadOpen(name, key, nonce, ad, ciphertext) {
+    if (ciphertext.length < TAG_LENGTH) return undefined;
+    const bodyLength = ciphertext.length - TAG_LENGTH;
+    const decipher = createDecipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
+    decipher.setAAD(ad, { plaintextLength: bodyLength });
+    decipher.setAuthTag(ciphertext.subarray(bodyLength));
+    const body = decipher.update(ciphertext.subarray(0, bodyLength));
+    try {
+      const rest = decipher.final();
+      if (rest.length === 0) return new Uint8Array(body.buffer, body.byteOffset, body.length);
+      return new Uint8Array(Buffer.concat([body, rest]));
+    } catch {
+      return undefined;
+    }
   },
 };
 
