@@ -38,12 +38,48 @@ interface BasePattern {
 /** §7.4 (one-way excluded) and §7.5: the interactive fundamental patterns veritee supports. */
 const BASE_PATTERNS: Readonly<Record<string, BasePattern>> = {
   NN: { initiatorPre: [], responderPre: [], messages: [['e'], ['e', 'ee']] },
-  NK: { initiatorPre: [], responderPre: ['s'], messages: [['e', 'es'], ['e', 'ee']] },
+  NK: {
+    initiatorPre: [],
+    responderPre: ['s'],
+    messages: [
+      ['e', 'es'],
+      ['e', 'ee'],
+    ],
+  },
   XX: { initiatorPre: [], responderPre: [], messages: [['e'], ['e', 'ee', 's', 'es'], ['s', 'se']] },
-  IX: { initiatorPre: [], responderPre: [], messages: [['e', 's'], ['e', 'ee', 'se', 's', 'es']] },
-  IK: { initiatorPre: [], responderPre: ['s'], messages: [['e', 'es', 's', 'ss'], ['e', 'ee', 'se']] },
-  KK: { initiatorPre: ['s'], responderPre: ['s'], messages: [['e', 'es', 'ss'], ['e', 'ee', 'se']] },
-  XK: { initiatorPre: [], responderPre: ['s'], messages: [['e', 'es'], ['e', 'ee'], ['s', 'se']] },
+  IX: {
+    initiatorPre: [],
+    responderPre: [],
+    messages: [
+      ['e', 's'],
+      ['e', 'ee', 'se', 's', 'es'],
+    ],
+  },
+  IK: {
+    initiatorPre: [],
+    responderPre: ['s'],
+    messages: [
+      ['e', 'es', 's', 'ss'],
+      ['e', 'ee', 'se'],
+    ],
+  },
+  KK: {
+    initiatorPre: ['s'],
+    responderPre: ['s'],
+    messages: [
+      ['e', 'es', 'ss'],
+      ['e', 'ee', 'se'],
+    ],
+  },
+  XK: {
+    initiatorPre: [],
+    responderPre: ['s'],
+    messages: [
+      ['e', 'es'],
+      ['e', 'ee'],
+      ['s', 'se'],
+    ],
+  },
 };
 
 export interface HandshakePattern extends BasePattern {
@@ -355,7 +391,10 @@ export class HandshakeState {
     }
     const pskCount = pattern.messages.flat().filter((token) => token === 'psk').length;
     if (this.#psks.length !== pskCount || this.#psks.some((psk) => psk.length !== 32)) {
-      throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, `${pattern.name} needs ${pskCount} PSKs of 32 bytes`);
+      throw new VeriteeError(
+        ErrorCode.ARGUMENT_INVALID,
+        `${pattern.name} needs ${pskCount} PSKs of 32 bytes`,
+      );
     }
   }
 

@@ -35,33 +35,47 @@ const NODE_AEAD: Record<AeadName, 'aes-256-gcm'> = {
   'chacha20-poly1305': 'chacha20-poly1305' as 'aes-256-gcm',
   'aes-256-gcm': 'aes-256-gcm',
 };
-// RFC 8410 DER prefixes for raw X25519 keys (SubjectPublicKeyInfo and PKCS #8 PrivateKeyInfo).
-const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+// RFC 8410 DER prefix of a PKCS #8 PrivateKeyInfo for a raw X25519 key.
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const TAG_LENGTH = 16;
 
+// Importing a key costs 3–20× a scalar multiplication in OpenSSL 3, so imported and generated X25519
+// keys are remembered per key array (the handshake reuses the same arrays for its three DH steps).
+const privateKeyObjects = new WeakMap<Uint8Array, KeyObject>();
+const publicKeyObjects = new WeakMap<Uint8Array, KeyObject>();
+
 function x25519PrivateKeyObject(privateKey: Uint8Array): KeyObject {
+  const cached = privateKeyObjects.get(privateKey);
+  if (cached !== undefined) return cached;
   if (privateKey.length !== 32) throw new Error('X25519 private key must be 32 bytes');
-  return createPrivateKey({
+  const keyObject = createPrivateKey({
     key: Buffer.concat([X25519_PKCS8_PREFIX, privateKey]),
     format: 'der',
     type: 'pkcs8',
   });
+  privateKeyObjects.set(privateKey, keyObject);
+  return keyObject;
 }
 
 function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
+  const cached = publicKeyObjects.get(publicKey);
+  if (cached !== undefined) return cached;
   if (publicKey.length !== 32) throw new Error('X25519 public key must be 32 bytes');
-  return createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+  // JWK import is ~1.7× faster than SPKI DER in Node 20.
+  const keyObject = createPublicKey({
+    key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(publicKey).toString('base64url') },
+    format: 'jwk',
+  });
+  publicKeyObjects.set(publicKey, keyObject);
+  return keyObject;
 }
 
 function rawX25519Public(keyObject: KeyObject): Uint8Array {
-  return new Uint8Array(keyObject.export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI_PREFIX.length));
+  return new Uint8Array(Buffer.from(keyObject.export({ format: 'jwk' }).x ?? '', 'base64url'));
 }
 
 function rawX25519Private(keyObject: KeyObject): Uint8Array {
-  return new Uint8Array(
-    keyObject.export({ format: 'der', type: 'pkcs8' }).subarray(X25519_PKCS8_PREFIX.length),
-  );
+  return new Uint8Array(Buffer.from(keyObject.export({ format: 'jwk' }).d ?? '', 'base64url'));
 }
 
 const NODE_CURVE: Record<string, 'P-256' | 'P-384' | 'P-521'> = {
@@ -144,7 +158,11 @@ export const backend: CryptoBackend = {
   },
   x25519Generate() {
     const pair = generateKeyPairSync('x25519');
-    return { privateKey: rawX25519Private(pair.privateKey), publicKey: rawX25519Public(pair.publicKey) };
+    const privateKey = rawX25519Private(pair.privateKey);
+    const publicKey = rawX25519Public(pair.publicKey);
+    privateKeyObjects.set(privateKey, pair.privateKey);
+    publicKeyObjects.set(publicKey, pair.publicKey);
+    return { privateKey, publicKey };
   },
   x25519PublicKey(privateKey) {
     return rawX25519Public(createPublicKey(x25519PrivateKeyObject(privateKey)));

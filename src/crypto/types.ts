@@ -60,7 +60,13 @@ export interface CryptoBackend {
   /** X25519(privateKey, publicKey); throws when the result is all zeros (a low-order public key). */
   x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
   /** AEAD encryption: returns ciphertext ‖ 16-byte tag. */
-  aeadSeal(name: AeadName, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  aeadSeal(
+    name: AeadName,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+  ): Uint8Array;
   /** AEAD decryption of ciphertext ‖ tag; returns undefined when authentication fails (never throws for that). */
   aeadOpen(
     name: AeadName,
