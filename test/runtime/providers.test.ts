@@ -64,7 +64,7 @@ describe('configfs-tsm', () => {
     const results = await Promise.all(
       [1, 2, 3, 4].map((n) => provider.getEvidence(new Uint8Array(64).fill(n))),
     );
-    results.forEach((result, i) => expect(result.evidence.at(-1)).toBe(i + 1));
+    expect(results.map((result) => result.evidence.at(-1))).toEqual([1, 2, 3, 4]);
     expect(new Set(fs.created).size).toBe(4);
   });
 
