@@ -20,6 +20,13 @@ export {
   verifyPeerEvidence,
 } from './channel.js';
 export {
+  callEnclave,
+  channelUrl,
+  connectEnclave,
+  type EnclaveClientOptions,
+  fetchEnclaveEvidence,
+} from './client.js';
+export {
   encodeFrame,
   FrameDecoder,
   type FrameLink,
@@ -39,4 +46,12 @@ export {
   SymmetricState,
 } from './noise.js';
 export { MAX_RECORD_BODY, RECORD, RecordLayer, type RecordLayerOptions } from './records.js';
+export {
+  type EvidenceResponse,
+  httpReportData,
+  responseSigningInput,
+  SIGNATURE_HEADER,
+  type VerifiedEnclaveKeys,
+  verifyResponseSignature,
+} from './signed.js';
 export type { EvidenceSource, ProvidedEvidence } from './types.js';

@@ -2,7 +2,9 @@
 /** The `veritee` command line. Thin over the library: each command parses arguments, calls, prints. */
 import { Command, CommanderError, Option } from 'commander';
 import { isVeriteeError } from '../errors.js';
+import { runConnect } from './connect-command.js';
 import { EXIT } from './io.js';
+import { runServe } from './serve-command.js';
 import { runVerify, VERSION } from './verify-command.js';
 
 function buildProgram(): Command {
@@ -25,6 +27,44 @@ function buildProgram(): Command {
     .option('--demo', 'verify the bundled real Nitro document at its own timestamp')
     .action(async (file: string | undefined, options) => {
       const output = await runVerify(file, options, process.stdout.isTTY === true);
+      process.stdout.write(output.stdout);
+      process.exitCode = output.exitCode;
+    });
+
+  program
+    .command('serve')
+    .description('serve an app module inside the TEE: fresh evidence, the attested channel, signed responses')
+    .argument(
+      '[app]',
+      'ES module whose default export handles one request (Uint8Array → Uint8Array | string)',
+    )
+    .option('--port <n>', 'TCP port for HTTP and the WebSocket channel (0 picks a free one)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--provider <name>', 'evidence provider: auto, tsm, dstack, gramine, nitro, sim (default auto)')
+    .option('--sim-dir <dir>', 'simulator root directory (default $XDG_CONFIG_HOME/veritee/sim)')
+    .action(async (app: string | undefined, options) => {
+      const server = await runServe(app, options);
+      const stop = () => void server.close().then(() => process.exit(EXIT.accepted));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('connect')
+    .description(
+      'verify an enclave, open the attested channel, send one message and print the verified reply',
+    )
+    .argument('[url]', 'http(s)://host:port, ws(s)://host:port/channel or tcp://host:port')
+    .option('--send <text>', 'the message to send')
+    .option('--policy <file>', 'appraisal policy (JSON)')
+    .option('--trust-sim', "trust this installation's simulator root and accept platform sim")
+    .option('--sim-dir <dir>', 'simulator root directory (default $XDG_CONFIG_HOME/veritee/sim)')
+    .option('--sim-root <pem>', 'simulator root certificate file (instead of --sim-dir)')
+    .option('--timeout <ms>', 'handshake timeout in milliseconds (default 30000)')
+    .option('--json', 'print {accepted, reply, result} as JSON')
+    .action(async (url: string | undefined, options) => {
+      const output = await runConnect(url, options);
+      process.stderr.write(output.stderr);
       process.stdout.write(output.stdout);
       process.exitCode = output.exitCode;
     });
