@@ -26,6 +26,7 @@ export default defineConfig({
             'test/ear.test.ts',
             'test/policy.test.ts',
             'test/channel/noise-vectors.test.ts',
+            'test/channel/memory.test.ts',
           ],
         },
       },

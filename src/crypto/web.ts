@@ -217,7 +217,10 @@ export const backend: CryptoBackend = {
   },
   randomBytes(length) {
     const out = new Uint8Array(length);
-    globalThis.crypto.getRandomValues(out);
+    // getRandomValues fills at most 65536 bytes per call (WebCrypto's quota).
+    for (let offset = 0; offset < length; offset += 65536) {
+      globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(offset + 65536, length)));
+    }
     return out;
   },
   channelHash: channelHashOf,
