@@ -7,17 +7,45 @@ import { signEar, toEar } from '../policy/ear.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { isUnusableInput, loadPolicy, verify } from '../verify.js';
+import { VERSION } from '../version.js';
+import { readCollateral } from './collateral.js';
 import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
 import { formatReport } from './report.js';
 
 export interface VerifyCommandOptions {
   readonly at?: string;
   readonly policy?: string;
+  /** Endorsements: a file or a folder (Intel DCAP: dcap-qvl JSON or PCS wire-format files). */
+  readonly collateral?: string;
   readonly json?: boolean;
   readonly ear?: boolean;
   readonly earKey?: string;
   readonly earNames?: string;
   readonly demo?: boolean;
+  /** SEV-SNP endorsements: VCEK/VLEK, ASK/ASVK (+ARK) chain, CRL files. */
+  readonly vcek?: string;
+  readonly chain?: string;
+  readonly crl?: string;
+}
+
+/** Collateral files named on the command line (only SEV-SNP takes any), or undefined. */
+/** Endorsements from the command line: Intel collateral (--collateral) or AMD files (--vcek/--chain/--crl). */
+function collateralOf(options: VerifyCommandOptions): unknown {
+  const amd = options.vcek !== undefined || options.chain !== undefined || options.crl !== undefined;
+  if (options.collateral !== undefined) {
+    if (amd)
+      throw new VeriteeError(
+        ErrorCode.ARGUMENT_INVALID,
+        '--collateral (Intel) cannot be combined with --vcek/--chain/--crl (AMD)',
+      );
+    return readCollateral(options.collateral);
+  }
+  if (!amd) return undefined;
+  return {
+    ...(options.vcek === undefined ? {} : { vcek: readInput(options.vcek, 'VCEK') }),
+    ...(options.chain === undefined ? {} : { chain: readInput(options.chain, 'certificate chain') }),
+    ...(options.crl === undefined ? {} : { crl: readInput(options.crl, 'CRL') }),
+  };
 }
 
 /** The bundled real document and the instant it was produced (see examples/nitro/README.md). */
@@ -73,7 +101,7 @@ export async function runVerify(
   const input = readInput(options.demo ? DEMO.path : file!, 'evidence');
   const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
   const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
-  const result = await verify(input, { at, policy: loaded?.policy });
+  const result = await verify(input, { at, policy: loaded?.policy, collateral: collateralOf(options) });
   const exitCode = exitCodeOf(result);
   if (options.ear) {
     const claims = toEar(result, {
@@ -93,5 +121,3 @@ export async function runVerify(
     : '';
   return { stdout: note + formatReport(result, color), stderr: '', exitCode };
 }
-
-export const VERSION = '0.1.0';
