@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { toHex, utf8Decode, utf8Encode } from '../../src/bytes.js';
 import { callEnclave, fetchEnclaveEvidence } from '../../src/channel/client.js';
 import { VeriteeError } from '../../src/errors.js';
@@ -162,5 +163,23 @@ describe('app server HTTP side and the library client', () => {
     channel.send(big);
     expect(await channel.receive()).toEqual(big);
     channel.close();
+  });
+});
+
+describe('WebSocket framing abuse', () => {
+  function closeCode(send: (ws: WebSocket) => void, path = '/channel'): Promise<number> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(url.replace('http:', 'ws:') + path);
+      ws.on('open', () => send(ws));
+      ws.on('close', (code) => resolve(code));
+      ws.on('error', () => {});
+    });
+  }
+
+  it('closes on a text frame, an oversized frame, an empty frame and a wrong path', async () => {
+    expect(await closeCode((ws) => ws.send('not binary'))).toBe(1003);
+    expect(await closeCode((ws) => ws.send(new Uint8Array(70_000)))).toBe(1009);
+    expect(await closeCode((ws) => ws.send(new Uint8Array(0)))).toBe(1009);
+    expect(await closeCode(() => {}, '/elsewhere')).toBe(1006);
   });
 });
