@@ -28,6 +28,8 @@ export default defineConfig({
             'test/snp/vectors.test.ts',
             'test/snp/negatives.test.ts',
             'test/snp/appraise.test.ts',
+            'test/channel/noise-vectors.test.ts',
+            'test/channel/memory.test.ts',
           ],
         },
       },

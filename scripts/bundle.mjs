@@ -17,6 +17,7 @@ export const ENTRIES = {
   ear: 'src/policy/ear.ts',
   errors: 'src/errors.ts',
   bytes: 'src/bytes.ts',
+  channel: 'src/channel/index.ts',
 };
 
 for (const [target, backend, platform] of [

@@ -22,6 +22,12 @@ export interface VerifyOptions {
   readonly collateral?: unknown;
   /** Replace the embedded vendor roots. */
   readonly anchors?: readonly TrustAnchor[] | undefined;
+  /**
+   * Simulator development roots (see `veritee/runtime` `simulatorAnchor`). Evidence that chains to one
+   * verifies with platform `sim` (claims.simulatedPlatform says which format it imitates); a policy
+   * must list `sim` in `platforms` to accept it.
+   */
+  readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
   /** Restrict detection to these modules (a browser bundle that only needs one platform). */
   readonly platforms?: readonly PlatformModule[] | undefined;
 }
@@ -102,6 +108,7 @@ export async function verify(
     const evidence = await module.verifyBytes(bytes, {
       at,
       anchors: options.anchors,
+      simulatorRoots: options.simulatorRoots,
       collateral: options.collateral,
       policy,
     });

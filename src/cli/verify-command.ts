@@ -65,7 +65,7 @@ function exitCodeOf(result: AttestationResult): number {
   return result.verdict === 'contraindicated' ? EXIT.rejected : EXIT.accepted;
 }
 
-function loadPolicyFile(path: string): { policy: Policy; id: string } {
+export function loadPolicyFile(path: string): { policy: Policy; id: string } {
   const bytes = readInput(path, 'policy');
   let json: unknown;
   try {
