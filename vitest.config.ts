@@ -25,6 +25,7 @@ export default defineConfig({
             'test/pki.test.ts',
             'test/ear.test.ts',
             'test/policy.test.ts',
+            'test/eif.test.ts',
           ],
         },
       },
