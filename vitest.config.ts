@@ -26,6 +26,8 @@ export default defineConfig({
             'test/ear.test.ts',
             'test/policy.test.ts',
             'test/eif.test.ts',
+            'test/eventlog.test.ts',
+            'test/release.test.ts',
           ],
         },
       },
