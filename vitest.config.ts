@@ -28,6 +28,7 @@ export default defineConfig({
             'test/eif.test.ts',
             'test/eventlog.test.ts',
             'test/release.test.ts',
+            'test/merkle.test.ts',
           ],
         },
       },
