@@ -29,6 +29,7 @@ export default defineConfig({
             'test/eventlog.test.ts',
             'test/release.test.ts',
             'test/merkle.test.ts',
+            'test/translog.test.ts',
           ],
         },
       },
