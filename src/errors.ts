@@ -67,6 +67,13 @@ export const ErrorCode = {
   // Caller mistakes.
   ARGUMENT_INVALID: 'ARGUMENT_INVALID',
 
+  // HTTP service.
+  REQUEST_TOO_LARGE: 'REQUEST_TOO_LARGE',
+  RATE_LIMITED: 'RATE_LIMITED',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  NOT_FOUND: 'NOT_FOUND',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+
   // Transparency log and release records.
   /** An inclusion or consistency proof does not verify. */
   LOG_PROOF_INVALID: 'LOG_PROOF_INVALID',

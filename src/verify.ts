@@ -109,7 +109,8 @@ export async function verify(
       throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'verification time is not a valid date');
     const bytes = decodeEvidenceInput(typeof input === 'string' ? utf8Encode(input) : input);
     const module = detectPlatform(bytes, options.platforms);
-    platform = module.platforms.length === 1 ? module.platforms[0]! : 'unknown';
+    platform =
+      module.platforms.length === 1 ? module.platforms[0]! : (module.platformOf?.(bytes) ?? 'unknown');
     const policy = options.policy ?? DEFAULT_POLICY;
     const evidence = await module.verifyBytes(bytes, {
       at,

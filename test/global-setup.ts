@@ -1,4 +1,4 @@
-/** Builds dist/ once before the suite, so CLI tests run the real `veritee` binary. */
+/** Builds dist/ and the explorer once before the suite, so CLI and browser tests run the real build. */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 

@@ -7,12 +7,16 @@ import { signEar, toEar } from '../policy/ear.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { isUnusableInput, loadPolicy, verify } from '../verify.js';
+import { VERSION } from '../version.js';
+import { readCollateral } from './collateral.js';
 import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
 import { formatReport } from './report.js';
 
 export interface VerifyCommandOptions {
   readonly at?: string;
   readonly policy?: string;
+  /** Endorsements: a file or a folder (Intel DCAP: dcap-qvl JSON or PCS wire-format files). */
+  readonly collateral?: string;
   readonly json?: boolean;
   readonly ear?: boolean;
   readonly earKey?: string;
@@ -73,7 +77,8 @@ export async function runVerify(
   const input = readInput(options.demo ? DEMO.path : file!, 'evidence');
   const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
   const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
-  const result = await verify(input, { at, policy: loaded?.policy });
+  const collateral = options.collateral === undefined ? undefined : readCollateral(options.collateral);
+  const result = await verify(input, { at, policy: loaded?.policy, collateral });
   const exitCode = exitCodeOf(result);
   if (options.ear) {
     const claims = toEar(result, {
@@ -93,5 +98,3 @@ export async function runVerify(
     : '';
   return { stdout: note + formatReport(result, color), stderr: '', exitCode };
 }
-
-export const VERSION = '0.1.0';

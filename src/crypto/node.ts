@@ -41,6 +41,18 @@ function describe(keyObject: KeyObject, spki: Uint8Array): NodePublicKey {
   }
 }
 
+// Private keys imported once per JWK object: services sign every response with the same key.
+const privateKeys = new WeakMap<JsonWebKey, KeyObject>();
+
+function privateKeyOf(jwk: JsonWebKey): KeyObject {
+  let key = privateKeys.get(jwk);
+  if (key === undefined) {
+    key = createPrivateKey({ key: jwk as NodeJsonWebKey, format: 'jwk' });
+    privateKeys.set(jwk, key);
+  }
+  return key;
+}
+
 function keyObjectOf(key: PublicKey): KeyObject {
   return (key as NodePublicKey).keyObject;
 }
@@ -81,7 +93,7 @@ export const backend: CryptoBackend = {
     return describe(keyObject, new Uint8Array(keyObject.export({ format: 'der', type: 'spki' })));
   },
   async sign(privateJwk, scheme, data) {
-    const key = createPrivateKey({ key: privateJwk as NodeJsonWebKey, format: 'jwk' });
+    const key = privateKeyOf(privateJwk);
     if (scheme.kind === 'ed25519') return new Uint8Array(nodeSign(null, data, key));
     if (scheme.kind !== 'ecdsa') throw new Error(`signing with ${scheme.kind} is not supported`);
     return new Uint8Array(

@@ -28,6 +28,8 @@ export interface PlatformModule {
   readonly platforms: readonly Platform[];
   /** Cheap structural sniff of raw evidence bytes; never throws. */
   detect(bytes: Uint8Array): boolean;
+  /** Which of `platforms` detected bytes claim to be (e.g. a quote's TEE type), for failed results; never throws. */
+  platformOf?(bytes: Uint8Array): Platform | undefined;
   /** Parses and verifies; throws a VeriteeError when anything fails. */
   verifyBytes(bytes: Uint8Array, options: PlatformVerifyOptions): Promise<VerifiedEvidence>;
   /** Names of the policy sections this platform owns (e.g. `tcb`, `snp`). */

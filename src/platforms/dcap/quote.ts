@@ -1,0 +1,454 @@
+/**
+ * Intel DCAP quotes, versions 3, 4 and 5: a strict, total parse by structure.
+ *
+ * Layouts follow:
+ *  - [SGX-QL] Intel SGX ECDSA Quote Library API, Appendix A "ECDSA Quote Format" (quote v3: Quote Header,
+ *    ISV Enclave Report Body, Quote Signature Data, ECDSA Signature Data, QE Certification Data).
+ *  - [TDX-QL] Intel TDX DCAP Quoting Library API, Appendix A "Quote Format" (quote v4: TD Quote Header,
+ *    TD Quote Body, Quote Signature Data with QE Report Certification Data (type 6); quote v5: Quote Body
+ *    Descriptor with body types 1 SGX, 2 TD 1.0, 3 TD 1.5).
+ *
+ * Every length read from the input is checked against the bytes that are left before it is used, every
+ * nested structure must consume exactly the bytes its length field declares, and reserved ranges of the
+ * report bodies must be zero. Bytes after the signature data (several real quotes carry zero padding) are
+ * allowed and counted in `trailingBytes` so the verifier can report them.
+ *
+ * Does not check: any signature, the QE vendor ID, the PCK certificate chain (only its PEM framing is
+ * read), the QE report data binding, or anything about TCB levels. See `verify.ts`.
+ */
+import { ByteReader, isAllZero, utf8Decode } from '../../bytes.js';
+import { ErrorCode, VeriteeError } from '../../errors.js';
+
+/** [SGX-QL]/[TDX-QL] Quote Header: 48 bytes. */
+export const HEADER_SIZE = 48;
+/** [SGX-QL] "ISV Enclave Report Body" / sgx_report_body_t: 384 bytes. */
+export const SGX_REPORT_SIZE = 384;
+/** [TDX-QL] "TD Quote Body" for TDX 1.0 (TDREPORT fields): 584 bytes. */
+export const TD10_REPORT_SIZE = 584;
+/** [TDX-QL] "TD Quote Body" for TDX 1.5: 1.0 plus TEE_TCB_SVN_2 (16) and MRSERVICETD (48): 648 bytes. */
+export const TD15_REPORT_SIZE = 648;
+/** [TDX-QL] v5 "Quote Body Descriptor": type (u16) and size (u32). */
+export const BODY_DESCRIPTOR_SIZE = 6;
+/** ECDSA P-256 signature r‖s and public key x‖y sizes ([SGX-QL] "ECDSA Signature Data"). */
+export const ECDSA_P256_SIGNATURE_SIZE = 64;
+export const ECDSA_P256_KEY_SIZE = 64;
+
+/** [SGX-QL] Quote Header "Attestation Key Type". */
+export const AttestationKeyType = { ECDSA_P256: 2, ECDSA_P384: 3 } as const;
+/** [TDX-QL] Quote Header "TEE Type". */
+export const TeeTypeValue = { SGX: 0x00000000, TDX: 0x00000081 } as const;
+/** [TDX-QL] v5 Quote Body Descriptor "Type". */
+export const BodyType = { SGX: 1, TD10: 2, TD15: 3 } as const;
+/** [SGX-QL] QE Certification Data "Certification Data Type". */
+export const CertificationDataType = { PCK_CHAIN: 5, QE_REPORT: 6 } as const;
+
+/** Intel's QE vendor ID, 939A7233-F79C-4CA9-940A-0DB3957F0607 ([SGX-QL] Quote Header "QE Vendor ID"). */
+export const INTEL_QE_VENDOR_ID = '939a7233f79c4ca9940a0db3957f0607';
+
+/** Upper bound on a quote we parse; real quotes are 4–8 KiB. Guards every allocation below. */
+export const MAX_QUOTE_SIZE = 1 << 20;
+
+export type TeeType = 'sgx' | 'tdx';
+
+export interface QuoteHeader {
+  readonly version: 3 | 4 | 5;
+  readonly attestationKeyType: number;
+  readonly teeType: TeeType;
+  /** v3: QE SVN; v4/v5: reserved (kept as read). */
+  readonly qeSvn: number;
+  /** v3: PCE SVN; v4/v5: reserved (kept as read). */
+  readonly pceSvn: number;
+  readonly qeVendorId: Uint8Array;
+  readonly userData: Uint8Array;
+}
+
+/** sgx_report_body_t ([SGX-QL] "ISV Enclave Report Body"; also the QE report). */
+export interface SgxReport {
+  readonly cpuSvn: Uint8Array;
+  readonly miscSelect: number;
+  readonly isvExtProdId: Uint8Array;
+  readonly attributes: Uint8Array;
+  readonly mrEnclave: Uint8Array;
+  readonly mrSigner: Uint8Array;
+  readonly configId: Uint8Array;
+  readonly isvProdId: number;
+  readonly isvSvn: number;
+  readonly configSvn: number;
+  readonly isvFamilyId: Uint8Array;
+  readonly reportData: Uint8Array;
+}
+
+/** [TDX-QL] "TD Quote Body" (TDX 1.0 fields, plus the 1.5 additions when `version` is `1.5`). */
+export interface TdReport {
+  readonly version: '1.0' | '1.5';
+  readonly teeTcbSvn: Uint8Array;
+  readonly mrSeam: Uint8Array;
+  readonly mrSignerSeam: Uint8Array;
+  readonly seamAttributes: Uint8Array;
+  readonly tdAttributes: Uint8Array;
+  readonly xfam: Uint8Array;
+  readonly mrTd: Uint8Array;
+  readonly mrConfigId: Uint8Array;
+  readonly mrOwner: Uint8Array;
+  readonly mrOwnerConfig: Uint8Array;
+  readonly rtmr: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  readonly reportData: Uint8Array;
+  readonly teeTcbSvn2?: Uint8Array | undefined;
+  readonly mrServiceTd?: Uint8Array | undefined;
+}
+
+export type QuoteBody =
+  | { readonly kind: 'sgx'; readonly report: SgxReport }
+  | { readonly kind: 'td10' | 'td15'; readonly report: TdReport };
+
+/** The QE's part of the signature data: its report, signed by the PCK key, and the PCK chain. */
+export interface QeCertification {
+  readonly qeReport: SgxReport;
+  /** The 384 bytes the PCK key signed. */
+  readonly qeReportBytes: Uint8Array;
+  readonly qeReportSignature: Uint8Array;
+  readonly qeAuthData: Uint8Array;
+  /** The PCK certificate chain as PEM text (a terminating NUL, as real quotes carry, removed). */
+  readonly pckChainPem: string;
+}
+
+export interface Quote {
+  readonly header: QuoteHeader;
+  readonly body: QuoteBody;
+  /** Header ‖ (v5 body descriptor ‖) body: the bytes the attestation key signed. */
+  readonly signedBytes: Uint8Array;
+  readonly signature: Uint8Array;
+  /** Attestation public key x‖y (64 bytes). */
+  readonly attestationKey: Uint8Array;
+  readonly qe: QeCertification;
+  /** Bytes after the signature data (not covered by any signature). */
+  readonly trailingBytes: number;
+  readonly trailingBytesAllZero: boolean;
+}
+
+function invalid(message: string, path: string, offset?: number, details?: string): VeriteeError {
+  return new VeriteeError(ErrorCode.PARSE_INVALID_VALUE, message, { path, offset, details });
+}
+
+function unsupported(message: string, path: string, offset?: number): VeriteeError {
+  return new VeriteeError(ErrorCode.UNSUPPORTED, message, { path, offset });
+}
+
+/**
+ * Runs a parse of a sub-range that starts at `base` inside the quote and makes the offsets of its errors
+ * absolute (nested readers count from their own start).
+ */
+function shifted<T>(base: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof VeriteeError && error.offset !== undefined && base !== 0) {
+      throw new VeriteeError(error.code, error.shortMessage, {
+        path: error.path,
+        offset: error.offset + base,
+        details: error.details,
+        cause: error.cause,
+      });
+    }
+    throw error;
+  }
+}
+
+/** Reads a 48-byte quote header ([SGX-QL]/[TDX-QL] "Quote Header"). */
+function readHeader(reader: ByteReader): QuoteHeader {
+  const version = reader.u16('header/version');
+  if (version !== 3 && version !== 4 && version !== 5) {
+    throw unsupported(`quote version ${version} is not supported (3, 4 or 5)`, 'quote/header/version', 0);
+  }
+  const attestationKeyType = reader.u16('header/attestationKeyType');
+  if (attestationKeyType !== AttestationKeyType.ECDSA_P256) {
+    const name = attestationKeyType === AttestationKeyType.ECDSA_P384 ? ' (ECDSA P-384)' : '';
+    throw unsupported(
+      `attestation key type ${attestationKeyType}${name} is not supported: only ECDSA P-256 (2)`,
+      'quote/header/attestationKeyType',
+      2,
+    );
+  }
+  // Offset 4: v3 "Reserved" (zero, i.e. SGX); v4/v5 "TEE Type".
+  const teeTypeRaw = reader.u32('header/teeType');
+  let teeType: TeeType;
+  if (teeTypeRaw === TeeTypeValue.SGX) teeType = 'sgx';
+  else if (teeTypeRaw === TeeTypeValue.TDX && version !== 3) teeType = 'tdx';
+  else throw invalid(`unknown TEE type 0x${teeTypeRaw.toString(16)}`, 'quote/header/teeType', 4);
+  const qeSvn = reader.u16('header/qeSvn');
+  const pceSvn = reader.u16('header/pceSvn');
+  const qeVendorId = reader.take(16, 'header/qeVendorId');
+  const userData = reader.take(20, 'header/userData');
+  return { version, attestationKeyType, teeType, qeSvn, pceSvn, qeVendorId, userData };
+}
+
+/** Parses a 384-byte sgx_report_body_t; reserved ranges must be zero. */
+export function parseSgxReport(bytes: Uint8Array, path: string): SgxReport {
+  const r = new ByteReader(bytes, path);
+  const cpuSvn = r.take(16, 'cpuSvn'); // offset 0
+  const miscSelect = r.u32('miscSelect'); // 16
+  r.zeros(12, 'reserved1'); // 20
+  const isvExtProdId = r.take(16, 'isvExtProdId'); // 32
+  const attributes = r.take(16, 'attributes'); // 48
+  const mrEnclave = r.take(32, 'mrEnclave'); // 64
+  r.zeros(32, 'reserved2'); // 96
+  const mrSigner = r.take(32, 'mrSigner'); // 128
+  r.zeros(32, 'reserved3'); // 160
+  const configId = r.take(64, 'configId'); // 192
+  const isvProdId = r.u16('isvProdId'); // 256
+  const isvSvn = r.u16('isvSvn'); // 258
+  const configSvn = r.u16('configSvn'); // 260
+  r.zeros(42, 'reserved4'); // 262
+  const isvFamilyId = r.take(16, 'isvFamilyId'); // 304
+  const reportData = r.take(64, 'reportData'); // 320
+  r.finish();
+  return {
+    cpuSvn,
+    miscSelect,
+    isvExtProdId,
+    attributes,
+    mrEnclave,
+    mrSigner,
+    configId,
+    isvProdId,
+    isvSvn,
+    configSvn,
+    isvFamilyId,
+    reportData,
+  };
+}
+
+/** Parses a TD quote body ([TDX-QL] "TD Quote Body"), 584 bytes (1.0) or 648 bytes (1.5). */
+export function parseTdReport(bytes: Uint8Array, version: '1.0' | '1.5', path: string): TdReport {
+  const r = new ByteReader(bytes, path);
+  const teeTcbSvn = r.take(16, 'teeTcbSvn'); // 0
+  const mrSeam = r.take(48, 'mrSeam'); // 16
+  const mrSignerSeam = r.take(48, 'mrSignerSeam'); // 64
+  const seamAttributes = r.take(8, 'seamAttributes'); // 112
+  const tdAttributes = r.take(8, 'tdAttributes'); // 120
+  const xfam = r.take(8, 'xfam'); // 128
+  const mrTd = r.take(48, 'mrTd'); // 136
+  const mrConfigId = r.take(48, 'mrConfigId'); // 184
+  const mrOwner = r.take(48, 'mrOwner'); // 232
+  const mrOwnerConfig = r.take(48, 'mrOwnerConfig'); // 280
+  const rtmr = [r.take(48, 'rtmr0'), r.take(48, 'rtmr1'), r.take(48, 'rtmr2'), r.take(48, 'rtmr3')] as const; // 328
+  const reportData = r.take(64, 'reportData'); // 520
+  let teeTcbSvn2: Uint8Array | undefined;
+  let mrServiceTd: Uint8Array | undefined;
+  if (version === '1.5') {
+    teeTcbSvn2 = r.take(16, 'teeTcbSvn2'); // 584
+    mrServiceTd = r.take(48, 'mrServiceTd'); // 600
+  }
+  r.finish();
+  return {
+    version,
+    teeTcbSvn,
+    mrSeam,
+    mrSignerSeam,
+    seamAttributes,
+    tdAttributes,
+    xfam,
+    mrTd,
+    mrConfigId,
+    mrOwner,
+    mrOwnerConfig,
+    rtmr,
+    reportData,
+    teeTcbSvn2,
+    mrServiceTd,
+  };
+}
+
+/** Reads the report body that follows the header, by version and TEE type. */
+function readBody(reader: ByteReader, header: QuoteHeader): QuoteBody {
+  if (header.version !== 5) {
+    const start = reader.offset;
+    if (header.teeType === 'sgx') {
+      const bytes = reader.bytesView(SGX_REPORT_SIZE, 'body');
+      return { kind: 'sgx', report: shifted(start, () => parseSgxReport(bytes, 'quote/body')) };
+    }
+    const bytes = reader.bytesView(TD10_REPORT_SIZE, 'body');
+    return { kind: 'td10', report: shifted(start, () => parseTdReport(bytes, '1.0', 'quote/body')) };
+  }
+  const typeOffset = reader.offset;
+  const type = reader.u16('bodyDescriptor/type');
+  const size = reader.u32('bodyDescriptor/size');
+  const expected =
+    type === BodyType.SGX
+      ? SGX_REPORT_SIZE
+      : type === BodyType.TD10
+        ? TD10_REPORT_SIZE
+        : type === BodyType.TD15
+          ? TD15_REPORT_SIZE
+          : undefined;
+  if (expected === undefined) {
+    throw unsupported(
+      `quote body type ${type} is not supported (1, 2 or 3)`,
+      'quote/bodyDescriptor/type',
+      typeOffset,
+    );
+  }
+  if ((type === BodyType.SGX) !== (header.teeType === 'sgx')) {
+    throw invalid(
+      `quote body type ${type} does not match TEE type ${header.teeType}`,
+      'quote/bodyDescriptor/type',
+      typeOffset,
+    );
+  }
+  if (size !== expected) {
+    throw invalid(
+      `quote body type ${type} must be ${expected} bytes, descriptor says ${size}`,
+      'quote/bodyDescriptor/size',
+      typeOffset + 2,
+    );
+  }
+  const start = reader.offset;
+  const bytes = reader.bytesView(size, 'body');
+  if (type === BodyType.SGX) {
+    return { kind: 'sgx', report: shifted(start, () => parseSgxReport(bytes, 'quote/body')) };
+  }
+  const version = type === BodyType.TD10 ? '1.0' : '1.5';
+  const report = shifted(start, () => parseTdReport(bytes, version, 'quote/body'));
+  return { kind: version === '1.0' ? 'td10' : 'td15', report };
+}
+
+/** Reads a QE Certification Data header (type u16, size u32) and returns its type and contents. */
+function readCertificationData(
+  reader: ByteReader,
+  field: string,
+): { type: number; data: Uint8Array; offset: number } {
+  const offset = reader.offset;
+  const type = reader.u16(`${field}/type`);
+  const size = reader.u32(`${field}/size`);
+  const data = reader.bytesView(size, `${field}/data`);
+  return { type, data, offset };
+}
+
+/**
+ * PCK chain PEM from certification data type 5. Real quotes count a terminating NUL in the size; NULs are
+ * accepted only at the very end. Anything other than PEM blocks and whitespace is refused.
+ */
+function readPckChainPem(data: Uint8Array, path: string): string {
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0) end--;
+  const text = utf8Decode(data.subarray(0, end), path);
+  const rest = text.replace(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*?-----END CERTIFICATE-----/g, '');
+  if (!/^\s*$/.test(rest)) {
+    throw invalid('PCK certificate chain contains text outside PEM certificate blocks', path);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw invalid('PCK certificate chain is empty', path);
+  return text;
+}
+
+/** Reads QE report, its signature, QE authentication data and the inner PCK chain (type 5). */
+function readQeCertification(reader: ByteReader, base: string): QeCertification {
+  const qeReportStart = reader.offset;
+  const qeReportBytes = reader.take(SGX_REPORT_SIZE, 'qeReport');
+  const qeReport = shifted(qeReportStart, () => parseSgxReport(qeReportBytes, `${base}/qeReport`));
+  const qeReportSignature = reader.take(ECDSA_P256_SIGNATURE_SIZE, 'qeReportSignature');
+  const authSize = reader.u16('qeAuthData/size');
+  const qeAuthData = reader.take(authSize, 'qeAuthData/data');
+  const cert = readCertificationData(reader, 'certificationData');
+  if (cert.type !== CertificationDataType.PCK_CHAIN) {
+    throw unsupported(
+      `QE certification data type ${cert.type} is not supported: a PCK certificate chain (type 5) is needed`,
+      `${base}/certificationData/type`,
+      cert.offset,
+    );
+  }
+  const pckChainPem = shifted(cert.offset + 6, () =>
+    readPckChainPem(cert.data, `${base}/certificationData/data`),
+  );
+  reader.finish();
+  return { qeReport, qeReportBytes, qeReportSignature, qeAuthData, pckChainPem };
+}
+
+/**
+ * Parses the Quote Signature Data ([SGX-QL] "Quote Signature Data" / "ECDSA Signature Data"): quote
+ * signature, attestation key, then for v3 the QE report directly, for v4/v5 a certification data entry of
+ * type 6 ("QE Report Certification Data") wrapping the QE report and a type 5 PCK chain.
+ */
+function readSignatureData(
+  bytes: Uint8Array,
+  version: 3 | 4 | 5,
+  absolute: number,
+): { signature: Uint8Array; attestationKey: Uint8Array; qe: QeCertification } {
+  return shifted(absolute, () => readSignatureDataRelative(bytes, version));
+}
+
+/** {@link readSignatureData} with offsets relative to the start of the signature data. */
+function readSignatureDataRelative(
+  bytes: Uint8Array,
+  version: 3 | 4 | 5,
+): { signature: Uint8Array; attestationKey: Uint8Array; qe: QeCertification } {
+  const reader = new ByteReader(bytes, 'quote/signatureData');
+  const signature = reader.take(ECDSA_P256_SIGNATURE_SIZE, 'signature');
+  const attestationKey = reader.take(ECDSA_P256_KEY_SIZE, 'attestationKey');
+  if (version === 3) {
+    return { signature, attestationKey, qe: readQeCertification(reader, 'quote/signatureData') };
+  }
+  const outer = readCertificationData(reader, 'certificationData');
+  if (outer.type !== CertificationDataType.QE_REPORT) {
+    throw unsupported(
+      `quote v${version} certification data type ${outer.type} is not supported: QE report certification data (type 6) is needed`,
+      'quote/signatureData/certificationData/type',
+      outer.offset,
+    );
+  }
+  reader.finish();
+  const innerStart = outer.offset + 6;
+  const innerPath = 'quote/signatureData/certificationData/qeReportCertificationData';
+  const inner = new ByteReader(outer.data, innerPath);
+  const qe = shifted(innerStart, () => readQeCertification(inner, innerPath));
+  return { signature, attestationKey, qe };
+}
+
+/**
+ * Parses a DCAP quote. Total: returns a `Quote` or throws a `VeriteeError` (PARSE_*, UNSUPPORTED) naming
+ * the field path and byte offset.
+ */
+export function parseQuote(input: Uint8Array): Quote {
+  if (!(input instanceof Uint8Array)) {
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'quote must be a Uint8Array', { path: 'quote' });
+  }
+  if (input.length > MAX_QUOTE_SIZE) {
+    throw new VeriteeError(
+      ErrorCode.PARSE_LIMIT_EXCEEDED,
+      `quote is ${input.length} bytes, at most ${MAX_QUOTE_SIZE}`,
+      {
+        path: 'quote',
+      },
+    );
+  }
+  const bytes = input.slice();
+  const reader = new ByteReader(bytes, 'quote');
+  const header = readHeader(reader);
+  const body = readBody(reader, header);
+  const signedBytes = bytes.subarray(0, reader.offset);
+  const sigLength = reader.u32('signatureDataLength');
+  const sigOffset = reader.offset;
+  const sigBytes = reader.bytesView(sigLength, 'signatureData');
+  const { signature, attestationKey, qe } = readSignatureData(sigBytes, header.version, sigOffset);
+  const trailing = bytes.subarray(reader.offset);
+  return {
+    header,
+    body,
+    signedBytes,
+    signature,
+    attestationKey,
+    qe,
+    trailingBytes: trailing.length,
+    trailingBytesAllZero: isAllZero(trailing),
+  };
+}
+
+/** Cheap structural sniff: version 3–5, a known key type and TEE type. Never throws. */
+export function looksLikeQuote(bytes: Uint8Array): boolean {
+  if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_SIZE + SGX_REPORT_SIZE + 4) return false;
+  const version = bytes[0]! | (bytes[1]! << 8);
+  const keyType = bytes[2]! | (bytes[3]! << 8);
+  const tee = (bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24)) >>> 0;
+  if (version < 3 || version > 5) return false;
+  if (keyType !== AttestationKeyType.ECDSA_P256 && keyType !== AttestationKeyType.ECDSA_P384) return false;
+  return tee === TeeTypeValue.SGX || (tee === TeeTypeValue.TDX && version !== 3);
+}

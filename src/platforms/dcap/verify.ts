@@ -1,0 +1,626 @@
+/**
+ * Verifies an Intel DCAP quote (SGX or TDX) with its collateral at an explicit time `at`, the way Intel's
+ * Quote Verification Library does:
+ *
+ *  1. the quote parses (`quote.ts`) and its QE vendor ID is Intel's;
+ *  2. collateral signatures verify (`collateral.ts`, cached by content hash) and, at `at`, its issuer
+ *     chains reach the trust anchor, the signers are not revoked and every date window holds (a policy
+ *     grace period turns staleness into a warning);
+ *  3. the collateral is for this quote: TCB Info id SGX/TDX and QE Identity id QE/TD_QE match the TEE type,
+ *     FMSPC and PCE-ID match the PCK certificate (compared as bytes), the PCK CRL is issued by the PCK
+ *     certificate's own CA;
+ *  4. the PCK chain from the quote (PCK → PCK Platform/Processor CA → Root CA) is valid at `at`, ends at the
+ *     same anchor as the collateral, and neither the PCK certificate nor its CA is revoked;
+ *  5. the QE report is signed by the PCK key; its report data is SHA-256(attestation key ‖ QE
+ *     authentication data) followed by 32 zero bytes; the quote (header ‖ body) is signed by the
+ *     attestation key;
+ *  6. the TCB evaluation (`tcb.ts`) yields a status, advisories, tcbDate and evaluation data number.
+ *
+ * Does not check: any appraisal policy — allowed TCB statuses, advisories, measurements, debug, report
+ * data — see `appraise.ts` and the common appraiser. A `Revoked` TCB status is returned, not thrown; the
+ * appraisal never accepts it. A revoked PCK certificate or CA is an error (CERT_REVOKED).
+ */
+import { backend } from '#crypto';
+import { concatBytes, equalBytes, isAllZero, toHex } from '../../bytes.js';
+import type { PublicKey } from '../../crypto/types.js';
+import { ErrorCode, VeriteeError, wrapErrors } from '../../errors.js';
+import {
+  type Certificate,
+  checkNotRevoked,
+  INTEL_SGX_ROOT_CA,
+  parsePemCertificates,
+  pinnedAnchor,
+  publicKeyOf,
+  type TrustAnchor,
+} from '../../pki/index.js';
+import type { Policy } from '../../policy/types.js';
+import type { Check, CommonClaims, Issue, VerifiedEvidence } from '../../result.js';
+import { verifyChainMemo } from './chains.js';
+import {
+  checkCollateralAt,
+  parseDcapCollateral,
+  type SignedCollateral,
+  type TcbStatus,
+  verifyCollateralSignatures,
+} from './collateral.js';
+import { expectCommonName, IntelName, type PckExtension, parsePckExtension, type SgxType } from './pck.js';
+import { tcbPolicyOf } from './policy.js';
+import {
+  INTEL_QE_VENDOR_ID,
+  parseQuote,
+  type Quote,
+  type SgxReport,
+  type TdReport,
+  type TeeType,
+} from './quote.js';
+import { evaluateTcb, type TcbEvaluation } from './tcb.js';
+
+export interface DcapVerifyOptions {
+  /** Verification time. */
+  readonly at: Date;
+  /** Trust anchors replacing the embedded Intel SGX Root CA (never merged with it). */
+  readonly anchors?: readonly TrustAnchor[] | undefined;
+  /** Collateral in any shape `parseDcapCollateral` accepts. */
+  readonly collateral: unknown;
+  /** Only `tcb.collateralGraceSeconds` is read here. */
+  readonly policy?: Policy | undefined;
+}
+
+/** SGX enclave claims (lowercase hex for byte values). */
+export interface SgxClaims {
+  readonly mrenclave: string;
+  readonly mrsigner: string;
+  readonly isvProdId: number;
+  readonly isvSvn: number;
+  readonly attributes: string;
+  readonly attributeFlags: {
+    readonly init: boolean;
+    readonly debug: boolean;
+    readonly mode64bit: boolean;
+    readonly provisionKey: boolean;
+    readonly einitTokenKey: boolean;
+    readonly kss: boolean;
+    readonly aexNotify: boolean;
+  };
+  readonly miscSelect: string;
+  readonly configId: string;
+  readonly configSvn: number;
+  readonly isvExtProdId: string;
+  readonly isvFamilyId: string;
+  readonly cpuSvn: string;
+  readonly reportData: string;
+}
+
+/** TDX TD claims (lowercase hex for byte values). */
+export interface TdxClaims {
+  readonly tdReportVersion: '1.0' | '1.5';
+  readonly mrtd: string;
+  readonly rtmr: readonly [string, string, string, string];
+  readonly mrseam: string;
+  readonly mrsignerseam: string;
+  readonly mrconfigid: string;
+  readonly mrowner: string;
+  readonly mrownerconfig: string;
+  readonly mrservicetd?: string | undefined;
+  readonly teeTcbSvn: string;
+  readonly teeTcbSvn2?: string | undefined;
+  readonly seamAttributes: string;
+  readonly tdAttributes: string;
+  readonly tdAttributeFlags: {
+    readonly debug: boolean;
+    readonly septVeDisable: boolean;
+    readonly pks: boolean;
+    readonly kl: boolean;
+    readonly perfmon: boolean;
+  };
+  readonly xfam: string;
+  readonly reportData: string;
+}
+
+export interface DcapTcbClaims {
+  readonly status: TcbStatus;
+  readonly advisoryIds: readonly string[];
+  readonly tcbDate: string;
+  readonly evaluationDataNumber: number;
+  readonly qeEvaluationDataNumber: number;
+  readonly platformStatus: TcbStatus;
+  readonly qeStatus: TcbStatus;
+  readonly tdxModule?: { readonly id: string; readonly status: TcbStatus } | undefined;
+  /** When the platform first fell behind, for out-of-date statuses. */
+  readonly outOfDateSince?: string | undefined;
+}
+
+/**
+ * Everything DCAP-specific in the result (`claims` in the JSON). A type alias, not an interface, so it
+ * fits the generic `Record<string, unknown>` claims slot.
+ */
+export type DcapClaims = {
+  readonly teeType: TeeType;
+  readonly quoteVersion: 3 | 4 | 5;
+  readonly body: 'sgx' | 'td10' | 'td15';
+  readonly fmspc: string;
+  readonly pceId: string;
+  readonly ppid: string;
+  readonly sgxType: SgxType;
+  readonly pckCa: 'platform' | 'processor';
+  /** The PCK certificate's validity and serial number. */
+  readonly pckCertificate: {
+    readonly serialNumber: string;
+    readonly notBefore: string;
+    readonly notAfter: string;
+  };
+  readonly pceSvn: number;
+  readonly tcbComponents: readonly number[];
+  readonly qe: { readonly isvSvn: number; readonly isvProdId: number; readonly mrsigner: string };
+  readonly sgx?: SgxClaims | undefined;
+  readonly tdx?: TdxClaims | undefined;
+  readonly tcb: DcapTcbClaims;
+  readonly collateral: {
+    readonly tcbInfo: {
+      readonly id: string;
+      readonly version: number;
+      readonly issueDate: string;
+      readonly nextUpdate: string;
+    };
+    readonly qeIdentity: { readonly id: string; readonly issueDate: string; readonly nextUpdate: string };
+    readonly pckCrl: { readonly thisUpdate: string; readonly nextUpdate: string | undefined };
+    readonly rootCaCrl: { readonly thisUpdate: string; readonly nextUpdate: string | undefined };
+  };
+  /** Bytes after the signature data (not signed). */
+  readonly trailingBytes: number;
+};
+
+const P256_P1363 = { kind: 'ecdsa', hash: 'SHA-256', encoding: 'p1363' } as const;
+
+// Attestation keys seen recently → imported key. A platform keeps its key across many quotes; a key is
+// only a key, so reusing the import is safe. Bounded.
+const AK_CACHE_LIMIT = 256;
+const attestationKeys = new Map<string, PublicKey>();
+
+function importAttestationKey(raw: Uint8Array): PublicKey {
+  const id = toHex(raw);
+  const cached = attestationKeys.get(id);
+  if (cached !== undefined) return cached;
+  const key = wrapErrors(
+    ErrorCode.KEY_INVALID,
+    'attestation key is not a valid P-256 point',
+    () => backend.importEcPoint('P-256', concatBytes(new Uint8Array([0x04]), raw)),
+    'quote/signatureData/attestationKey',
+  );
+  if (attestationKeys.size >= AK_CACHE_LIMIT)
+    attestationKeys.delete(attestationKeys.keys().next().value as string);
+  attestationKeys.set(id, key);
+  return key;
+}
+
+// Verified QE report signatures: PCK fingerprint and SHA-256(QE report ‖ signature). A platform's QE report
+// is the same in every quote it makes with one attestation key; the fact "this PCK key signed these bytes"
+// does not change, so it is remembered (bounded) like a verified certificate link.
+const QE_CACHE_LIMIT = 1024;
+const verifiedQeReports = new Set<string>();
+
+async function verifyQeReportSignature(quote: Quote, pck: Certificate): Promise<void> {
+  const digest = backend.hash('SHA-256', concatBytes(quote.qe.qeReportBytes, quote.qe.qeReportSignature));
+  const id = `${pck.fingerprint}:${toHex(digest)}`;
+  if (verifiedQeReports.has(id)) return;
+  const ok = await backend.verify(
+    publicKeyOf(pck),
+    P256_P1363,
+    quote.qe.qeReportBytes,
+    quote.qe.qeReportSignature,
+  );
+  if (!ok) {
+    throw new VeriteeError(ErrorCode.SIG_INVALID, 'QE report signature does not verify with the PCK key', {
+      path: 'quote/signatureData/qeReportSignature',
+    });
+  }
+  if (verifiedQeReports.size >= QE_CACHE_LIMIT)
+    verifiedQeReports.delete(verifiedQeReports.values().next().value as string);
+  verifiedQeReports.add(id);
+}
+
+/** Forgets cached attestation keys, parsed PCK chains and QE report verifications (cold-path benchmarks). */
+export function clearQuoteCaches(): void {
+  attestationKeys.clear();
+  pckChains.clear();
+  verifiedQeReports.clear();
+}
+
+function checkQeReportData(quote: Quote): void {
+  const expected = backend.hash('SHA-256', concatBytes(quote.attestationKey, quote.qe.qeAuthData));
+  const reportData = quote.qe.qeReport.reportData;
+  if (!equalBytes(reportData.subarray(0, 32), expected) || !isAllZero(reportData.subarray(32))) {
+    throw new VeriteeError(
+      ErrorCode.EVIDENCE_INVALID,
+      'QE report data does not bind the attestation key: expected SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes',
+      { path: 'quote/signatureData/qeReport/reportData' },
+    );
+  }
+}
+
+async function verifyQuoteSignature(quote: Quote): Promise<void> {
+  const key = importAttestationKey(quote.attestationKey);
+  if (!(await backend.verify(key, P256_P1363, quote.signedBytes, quote.signature))) {
+    throw new VeriteeError(
+      ErrorCode.SIG_INVALID,
+      'quote signature does not verify with the attestation key',
+      {
+        path: 'quote/signatureData/signature',
+      },
+    );
+  }
+}
+
+function mismatch(message: string, path: string, details?: string): VeriteeError {
+  return new VeriteeError(ErrorCode.COLLATERAL_MISMATCH, message, { path, details });
+}
+
+/** Step 3 (names): the collateral's ids must fit the quote's TEE type. */
+function checkCollateralKind(quote: Quote, signed: SignedCollateral): void {
+  const tee = quote.header.teeType;
+  const tcbId = tee === 'sgx' ? 'SGX' : 'TDX';
+  const qeId = tee === 'sgx' ? 'QE' : 'TD_QE';
+  if (signed.tcbInfo.id !== tcbId) {
+    throw mismatch(
+      `TCB Info id is "${signed.tcbInfo.id}", a ${tee.toUpperCase()} quote needs "${tcbId}"`,
+      'collateral/tcbInfo/id',
+    );
+  }
+  if (signed.qeIdentity.id !== qeId) {
+    throw mismatch(
+      `QE Identity id is "${signed.qeIdentity.id}", a ${tee.toUpperCase()} quote needs "${qeId}"`,
+      'collateral/qeIdentity/id',
+    );
+  }
+}
+
+/** Step 3 (platform): FMSPC and PCE-ID of the TCB Info equal the PCK certificate's, as bytes. */
+function checkCollateralPlatform(pck: PckExtension, signed: SignedCollateral): void {
+  if (!equalBytes(pck.fmspc, signed.tcbInfo.fmspc)) {
+    throw mismatch(
+      'TCB Info is for another FMSPC',
+      'collateral/tcbInfo/fmspc',
+      `PCK FMSPC ${toHex(pck.fmspc)}, TCB Info ${toHex(signed.tcbInfo.fmspc)}`,
+    );
+  }
+  if (!equalBytes(pck.pceId, signed.tcbInfo.pceId)) {
+    throw mismatch(
+      'TCB Info is for another PCE-ID',
+      'collateral/tcbInfo/pceId',
+      `PCK PCE-ID ${toHex(pck.pceId)}, TCB Info ${toHex(signed.tcbInfo.pceId)}`,
+    );
+  }
+}
+
+interface PckChain {
+  readonly certificates: readonly [Certificate, Certificate, Certificate];
+  readonly extension: PckExtension;
+  readonly caName: string;
+}
+
+// Parsed PCK chains by their PEM text: parsing, the name checks and the SGX extension are pure functions of
+// the text, so they are done once per platform. Validity, trust and revocation are checked on every use.
+const PCK_CACHE_LIMIT = 256;
+const pckChains = new Map<string, PckChain>();
+
+function parsePckChain(pem: string): PckChain {
+  const cached = pckChains.get(pem);
+  if (cached !== undefined) return cached;
+  const path = 'quote/pckChain';
+  const certificates = parsePemCertificates(pem, path);
+  if (certificates.length !== 3) {
+    throw new VeriteeError(
+      ErrorCode.CHAIN_BROKEN,
+      `PCK chain must hold 3 certificates (PCK, PCK CA, Root CA), found ${certificates.length}`,
+      { path },
+    );
+  }
+  const [leaf, ca] = certificates as [Certificate, Certificate, Certificate];
+  expectCommonName(leaf, [IntelName.pck], `${path}[0]`);
+  const caName = expectCommonName(ca, [IntelName.pckPlatformCa, IntelName.pckProcessorCa], `${path}[1]`);
+  if (leaf.isCa === true) {
+    throw new VeriteeError(ErrorCode.CHAIN_BROKEN, 'PCK certificate must not be a CA', {
+      path: `${path}[0]`,
+    });
+  }
+  const chain: PckChain = {
+    certificates: certificates as [Certificate, Certificate, Certificate],
+    extension: parsePckExtension(leaf, `${path}[0]`),
+    caName,
+  };
+  if (pckChains.size >= PCK_CACHE_LIMIT) pckChains.delete(pckChains.keys().next().value as string);
+  pckChains.set(pem, chain);
+  return chain;
+}
+
+/** Step 4: the quote's PCK chain, its revocation, and that the PCK CRL is its CA's. */
+async function verifyPckChain(
+  quote: Quote,
+  signed: SignedCollateral,
+  at: Date,
+  anchors: readonly TrustAnchor[],
+  anchor: TrustAnchor,
+): Promise<{
+  leaf: Certificate;
+  ca: Certificate;
+  validUntil: Date;
+  caName: string;
+  extension: PckExtension;
+}> {
+  const path = 'quote/pckChain';
+  const parsed = parsePckChain(quote.qe.pckChainPem);
+  const [leaf, ca] = parsed.certificates;
+  const chain = await verifyChainMemo(parsed.certificates, { at, anchors, path, maxLength: 3 });
+  if (chain.anchor !== anchor) {
+    throw new VeriteeError(
+      ErrorCode.CHAIN_UNTRUSTED_ROOT,
+      'PCK chain and collateral end at different roots',
+      { path },
+    );
+  }
+  const crlIssuer = signed.pckCrlChain[0]!;
+  if (!equalBytes(crlIssuer.subjectDer, ca.subjectDer) || !equalBytes(crlIssuer.spki, ca.spki)) {
+    throw new VeriteeError(
+      ErrorCode.CRL_ISSUER_MISMATCH,
+      `PCK CRL is issued by "${crlIssuer.subject}" but the PCK certificate chains to "${ca.subject}"`,
+      { path: 'collateral/pckCrl' },
+    );
+  }
+  checkNotRevoked(leaf, signed.pckCrl, `${path}[0]`);
+  checkNotRevoked(ca, signed.rootCaCrl, `${path}[1]`);
+  return { leaf, ca, validUntil: chain.validUntil, caName: parsed.caName, extension: parsed.extension };
+}
+
+async function defaultAnchors(): Promise<readonly TrustAnchor[]> {
+  return [await pinnedAnchor(INTEL_SGX_ROOT_CA)];
+}
+
+function u64le(bytes: Uint8Array): bigint {
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+}
+
+function sgxClaims(report: SgxReport): SgxClaims {
+  const flags = u64le(report.attributes);
+  // Intel SDM Vol. 3D §34.7.1 "ATTRIBUTES": INIT 0, DEBUG 1, MODE64BIT 2, PROVISIONKEY 4, EINITTOKEN_KEY 5,
+  // KSS 7, AEXNOTIFY 10.
+  const bit = (n: number): boolean => ((flags >> BigInt(n)) & 1n) === 1n;
+  const misc = new Uint8Array(4);
+  new DataView(misc.buffer).setUint32(0, report.miscSelect, true);
+  return {
+    mrenclave: toHex(report.mrEnclave),
+    mrsigner: toHex(report.mrSigner),
+    isvProdId: report.isvProdId,
+    isvSvn: report.isvSvn,
+    attributes: toHex(report.attributes),
+    attributeFlags: {
+      init: bit(0),
+      debug: bit(1),
+      mode64bit: bit(2),
+      provisionKey: bit(4),
+      einitTokenKey: bit(5),
+      kss: bit(7),
+      aexNotify: bit(10),
+    },
+    miscSelect: toHex(misc),
+    configId: toHex(report.configId),
+    configSvn: report.configSvn,
+    isvExtProdId: toHex(report.isvExtProdId),
+    isvFamilyId: toHex(report.isvFamilyId),
+    cpuSvn: toHex(report.cpuSvn),
+    reportData: toHex(report.reportData),
+  };
+}
+
+function tdxClaims(report: TdReport): TdxClaims {
+  const attributes = u64le(report.tdAttributes);
+  // Intel TDX Module ABI spec, TDATTRIBUTES: DEBUG 0, SEPT_VE_DISABLE 28, PKS 30, KL 31, PERFMON 63.
+  const bit = (n: number): boolean => ((attributes >> BigInt(n)) & 1n) === 1n;
+  return {
+    tdReportVersion: report.version,
+    mrtd: toHex(report.mrTd),
+    rtmr: [toHex(report.rtmr[0]), toHex(report.rtmr[1]), toHex(report.rtmr[2]), toHex(report.rtmr[3])],
+    mrseam: toHex(report.mrSeam),
+    mrsignerseam: toHex(report.mrSignerSeam),
+    mrconfigid: toHex(report.mrConfigId),
+    mrowner: toHex(report.mrOwner),
+    mrownerconfig: toHex(report.mrOwnerConfig),
+    mrservicetd: report.mrServiceTd === undefined ? undefined : toHex(report.mrServiceTd),
+    teeTcbSvn: toHex(report.teeTcbSvn),
+    teeTcbSvn2: report.teeTcbSvn2 === undefined ? undefined : toHex(report.teeTcbSvn2),
+    seamAttributes: toHex(report.seamAttributes),
+    tdAttributes: toHex(report.tdAttributes),
+    tdAttributeFlags: { debug: bit(0), septVeDisable: bit(28), pks: bit(30), kl: bit(31), perfmon: bit(63) },
+    xfam: toHex(report.xfam),
+    reportData: toHex(report.reportData),
+  };
+}
+
+function commonClaims(sgx: SgxClaims | undefined, tdx: TdxClaims | undefined): CommonClaims {
+  if (sgx !== undefined) {
+    return {
+      measurements: { mrenclave: sgx.mrenclave, mrsigner: sgx.mrsigner },
+      debug: sgx.attributeFlags.debug,
+      reportData: sgx.reportData,
+    };
+  }
+  const td = tdx!;
+  const measurements: Record<string, string> = {
+    mrtd: td.mrtd,
+    rtmr0: td.rtmr[0],
+    rtmr1: td.rtmr[1],
+    rtmr2: td.rtmr[2],
+    rtmr3: td.rtmr[3],
+    mrseam: td.mrseam,
+    mrsignerseam: td.mrsignerseam,
+    mrconfigid: td.mrconfigid,
+    mrowner: td.mrowner,
+    mrownerconfig: td.mrownerconfig,
+  };
+  if (td.mrservicetd !== undefined) measurements.mrservicetd = td.mrservicetd;
+  return { measurements, debug: td.tdAttributeFlags.debug, reportData: td.reportData };
+}
+
+function tcbClaims(evaluation: TcbEvaluation, signed: SignedCollateral): DcapTcbClaims {
+  return {
+    status: evaluation.status,
+    advisoryIds: evaluation.advisoryIds,
+    tcbDate: evaluation.tcbDate,
+    evaluationDataNumber: evaluation.evaluationDataNumber,
+    qeEvaluationDataNumber: signed.qeIdentity.tcbEvaluationDataNumber,
+    platformStatus: evaluation.platform.status,
+    qeStatus: evaluation.qe.status,
+    tdxModule:
+      evaluation.tdxModule === undefined
+        ? undefined
+        : { id: evaluation.tdxModule.id, status: evaluation.tdxModule.status },
+    outOfDateSince: evaluation.outOfDateSince,
+  };
+}
+
+/**
+ * Parses (when given bytes) and verifies a DCAP quote with its collateral at `options.at`. Throws a
+ * `VeriteeError` naming the failed step; see the module comment for what is and is not checked.
+ */
+export async function verifyDcapQuote(
+  input: Uint8Array | Quote,
+  options: DcapVerifyOptions,
+): Promise<VerifiedEvidence<DcapClaims>> {
+  const at = options.at;
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'at must be a valid Date', { path: 'at' });
+  }
+  const quote = input instanceof Uint8Array ? parseQuote(input) : input;
+  if (toHex(quote.header.qeVendorId) !== INTEL_QE_VENDOR_ID) {
+    throw new VeriteeError(ErrorCode.EVIDENCE_INVALID, 'QE vendor ID is not Intel’s', {
+      path: 'quote/header/qeVendorId',
+      offset: 12,
+      details: toHex(quote.header.qeVendorId),
+    });
+  }
+  const anchors = options.anchors ?? (await defaultAnchors());
+  const tcbPolicy = tcbPolicyOf(options.policy);
+  const collateral = parseDcapCollateral(options.collateral);
+  const signed = await verifyCollateralSignatures(collateral);
+  checkCollateralKind(quote, signed);
+  const collateralCheck = await checkCollateralAt(signed, {
+    at,
+    anchors,
+    graceMs: tcbPolicy.collateralGraceSeconds * 1000,
+  });
+  const pckChain = await verifyPckChain(quote, signed, at, anchors, collateralCheck.anchor);
+  const pck = pckChain.extension;
+  checkCollateralPlatform(pck, signed);
+  await verifyQeReportSignature(quote, pckChain.leaf);
+  checkQeReportData(quote);
+  await verifyQuoteSignature(quote);
+
+  const td = quote.body.kind === 'sgx' ? undefined : quote.body.report;
+  const evaluation = evaluateTcb({
+    tcbInfo: signed.tcbInfo,
+    qeIdentity: signed.qeIdentity,
+    pck,
+    qeReport: quote.qe.qeReport,
+    td,
+  });
+
+  const sgx = quote.body.kind === 'sgx' ? sgxClaims(quote.body.report) : undefined;
+  const tdx = td === undefined ? undefined : tdxClaims(td);
+  const warnings: Issue[] = [...collateralCheck.warnings];
+  if (quote.trailingBytes > 0) {
+    warnings.push({
+      code: ErrorCode.PARSE_TRAILING_BYTES,
+      message: `quote has ${quote.trailingBytes} ${quote.trailingBytesAllZero ? 'zero ' : ''}bytes after the signature data (not signed; ignored)`,
+    });
+  }
+  const validUntil = new Date(Math.min(pckChain.validUntil.getTime(), collateralCheck.validUntil.getTime()));
+  const tee = quote.header.teeType;
+  const checks: Check[] = [
+    {
+      id: 'dcap.collateral',
+      ok: true,
+      detail: `TCB Info ${signed.tcbInfo.id} v${signed.tcbInfo.version} (FMSPC ${toHex(signed.tcbInfo.fmspc)}, evaluation data ${signed.tcbInfo.tcbEvaluationDataNumber}) and QE Identity ${signed.qeIdentity.id} signed by Intel SGX TCB Signing, current at ${at.toISOString()}`,
+    },
+    {
+      id: 'dcap.pck.chain',
+      ok: true,
+      detail: `PCK certificate → ${pckChain.caName} → ${collateralCheck.anchor.name}, valid and not revoked`,
+    },
+    {
+      id: 'dcap.qe.signature',
+      ok: true,
+      detail: 'QE report signed by the PCK key and binding the attestation key',
+    },
+    {
+      id: 'dcap.quote.signature',
+      ok: true,
+      detail: `quote v${quote.header.version} signed by the attestation key`,
+    },
+    {
+      id: 'dcap.tcb',
+      ok: true,
+      detail: `TCB status ${evaluation.status}${evaluation.advisoryIds.length > 0 ? ` (${evaluation.advisoryIds.join(', ')})` : ''}`,
+    },
+  ];
+  const claims: DcapClaims = {
+    teeType: tee,
+    quoteVersion: quote.header.version,
+    body: quote.body.kind,
+    fmspc: toHex(pck.fmspc),
+    pceId: toHex(pck.pceId),
+    ppid: toHex(pck.ppid),
+    sgxType: pck.sgxType,
+    pckCa: pckChain.caName === IntelName.pckPlatformCa ? 'platform' : 'processor',
+    pckCertificate: {
+      serialNumber: pckChain.leaf.serialNumber,
+      notBefore: pckChain.leaf.notBefore.toISOString(),
+      notAfter: pckChain.leaf.notAfter.toISOString(),
+    },
+    pceSvn: pck.pceSvn,
+    tcbComponents: pck.tcbComponents,
+    qe: {
+      isvSvn: quote.qe.qeReport.isvSvn,
+      isvProdId: quote.qe.qeReport.isvProdId,
+      mrsigner: toHex(quote.qe.qeReport.mrSigner),
+    },
+    sgx,
+    tdx,
+    tcb: tcbClaims(evaluation, signed),
+    collateral: {
+      tcbInfo: {
+        id: signed.tcbInfo.id,
+        version: signed.tcbInfo.version,
+        issueDate: signed.tcbInfo.issueDate.toISOString(),
+        nextUpdate: signed.tcbInfo.nextUpdate.toISOString(),
+      },
+      qeIdentity: {
+        id: signed.qeIdentity.id,
+        issueDate: signed.qeIdentity.issueDate.toISOString(),
+        nextUpdate: signed.qeIdentity.nextUpdate.toISOString(),
+      },
+      pckCrl: {
+        thisUpdate: signed.pckCrl.thisUpdate.toISOString(),
+        nextUpdate: signed.pckCrl.nextUpdate?.toISOString(),
+      },
+      rootCaCrl: {
+        thisUpdate: signed.rootCaCrl.thisUpdate.toISOString(),
+        nextUpdate: signed.rootCaCrl.nextUpdate?.toISOString(),
+      },
+    },
+    trailingBytes: quote.trailingBytes,
+  };
+  return {
+    platform: tee,
+    at,
+    claims: commonClaims(sgx, tdx),
+    platformClaims: claims,
+    validUntil,
+    checks,
+    warnings,
+    tcb: {
+      status: evaluation.status,
+      advisoryIds: evaluation.advisoryIds,
+      tcbDate: evaluation.tcbDate,
+      evaluationDataNumber: evaluation.evaluationDataNumber,
+    },
+  };
+}
