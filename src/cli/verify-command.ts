@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { backend } from '#crypto';
 import { toHex } from '../bytes.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
+import { expectedMeasurementChecks, parseMeasurementsFile, withChecks } from '../measure/measurements.js';
 import { signEar, toEar } from '../policy/ear.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
@@ -22,6 +23,10 @@ export interface VerifyCommandOptions {
   readonly earKey?: string;
   readonly earNames?: string;
   readonly demo?: boolean;
+  /** measurements.json: the evidence must show these values for its platform. */
+  readonly expect?: string;
+  /** Release bundles for the policy's `releases` section. */
+  readonly release?: readonly string[];
 }
 
 /** The bundled real document and the instant it was produced (see examples/nitro/README.md). */
@@ -78,7 +83,14 @@ export async function runVerify(
   const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
   const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
   const collateral = options.collateral === undefined ? undefined : readCollateral(options.collateral);
-  const result = await verify(input, { at, policy: loaded?.policy, collateral });
+  const expected =
+    options.expect === undefined
+      ? undefined
+      : parseMeasurementsFile(readJsonFile(options.expect, 'measurements')).platforms;
+  const releases = (options.release ?? []).map((path) => readJsonFile(path, 'release bundle'));
+  const verified = await verify(input, { at, policy: loaded?.policy, collateral, releases });
+  const result =
+    expected === undefined ? verified : withChecks(verified, expectedMeasurementChecks(verified, expected));
   const exitCode = exitCodeOf(result);
   if (options.ear) {
     const claims = toEar(result, {

@@ -17,6 +17,7 @@
 import { backend } from '#crypto';
 import { equalBytes, toHex } from '../bytes.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
+import { parseQuote } from '../platforms/dcap/quote.js';
 import { describeEvent, type EventLog, type MeasuredEvent, RTMR_COUNT, RTMR_SIZE } from './eventlog.js';
 
 export type Rtmrs = readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
@@ -156,4 +157,18 @@ export function assertLogMatchesRtmrs(log: EventLog, quoted: readonly Uint8Array
     });
   }
   return replay;
+}
+
+/**
+ * RTMR0–3 of a TDX quote (v4/v5, TD report 1.0 or 1.5), parsed with the DCAP quote parser. Parsing only:
+ * the quote's signature and collateral are not checked here (`verify` does that).
+ */
+export function quoteRtmrs(quote: Uint8Array): Rtmrs {
+  const parsed = parseQuote(quote);
+  if (parsed.body.kind === 'sgx') {
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'an SGX quote has no RTMRs; give a TDX quote', {
+      path: 'quote',
+    });
+  }
+  return parsed.body.report.rtmr;
 }

@@ -99,6 +99,7 @@ export interface LogClientOptions {
 
 export class LogClient {
   private trustedHead: TreeHead | undefined;
+  private signed: SignedTreeHead | undefined;
   private readonly fetcher: (request: Request) => Promise<Response>;
 
   constructor(
@@ -107,6 +108,11 @@ export class LogClient {
   ) {
     this.trustedHead = options.trusted;
     this.fetcher = options.fetch ?? ((request) => fetch(request));
+  }
+
+  /** The signed form of the latest tree head this client fetched and verified (for release bundles). */
+  get signedHead(): SignedTreeHead | undefined {
+    return this.signed;
   }
 
   /** The latest tree head this client has verified. */
@@ -155,6 +161,7 @@ export class LogClient {
       checkConsistency(old, head, []);
     }
     this.trustedHead = head;
+    this.signed = signed;
     return head;
   }
 
