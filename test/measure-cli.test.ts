@@ -274,3 +274,56 @@ describe('veritee release and log', () => {
     ).rejects.toMatchObject({ code: 'LOG_ENTRY_MISSING' });
   });
 });
+
+describe('veritee release sigstore', () => {
+  const S = join(V, 'sigstore');
+  it('verifies offline (exit 0), refuses a wrong identity (exit 1), rejects bad input (exit 2)', () => {
+    const bundle = JSON.parse(readFileSync(join(S, 'd.stmt.good.sigstore.json'), 'utf8'));
+    bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps = [];
+    const bundleFile = json('keyless.sigstore.json', bundle);
+    const san =
+      'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
+    const issuer = 'https://token.actions.githubusercontent.com';
+    const root = join(S, 'trusted_root.d.json');
+    const ok = run([
+      'release',
+      'sigstore',
+      bundleFile,
+      '--trusted-root',
+      root,
+      '--identity',
+      san,
+      '--issuer',
+      issuer,
+      '--json',
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).subjects[0].name).toBe('pkg:npm/sigstore@2.1.0');
+    const wrong = run([
+      'release',
+      'sigstore',
+      bundleFile,
+      '--trusted-root',
+      root,
+      '--identity',
+      'https://github.com/x',
+      '--issuer',
+      issuer,
+    ]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toContain('SIG_INVALID');
+    expect(run(['release', 'sigstore', bundleFile, '--trusted-root', root]).code).toBe(2);
+    const hint = 'rJuYlKqs5PMzdPzjkZBg4BveZRpD97PBnngUXPZSlr8=';
+    const managed = run([
+      'release',
+      'sigstore',
+      join(S, 'intoto-canonical-log-entry.sigstore.json'),
+      '--trusted-root',
+      join(S, 'intoto-canonical-log-entry.trusted_root.json'),
+      '--key',
+      `${hint}=${join(S, 'intoto-canonical-log-entry.key.pub')}`,
+    ]);
+    expect(managed.code, managed.stderr).toBe(0);
+    expect(managed.stdout).toContain('subject      a.txt sha256:a0cfc712');
+  });
+});

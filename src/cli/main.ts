@@ -6,7 +6,7 @@ import { VERSION } from '../version.js';
 import { EXIT } from './io.js';
 import { runLogServe } from './log-command.js';
 import { runMeasureEif, runMeasureRtmr } from './measure-command.js';
-import { runReleaseBundle, runReleaseSign, runReleaseVerify } from './release-command.js';
+import { runReleaseBundle, runReleaseSign, runReleaseSigstore, runReleaseVerify } from './release-command.js';
 import { runServeVerifier } from './serve-verifier-command.js';
 import { runVerify } from './verify-command.js';
 
@@ -128,6 +128,17 @@ function addMeasureCommands(program: Command): void {
     .option('--submit', 'submit the record first')
     .option('--trusted <file>', 'a tree head trusted earlier: the log must be consistent with it')
     .action(async (file: string, options) => print(await runReleaseBundle(file, options)));
+
+  release
+    .command('sigstore')
+    .description('verify a Sigstore bundle offline against a trusted root; print its in-toto subjects')
+    .argument('<bundle>', 'Sigstore bundle (JSON)')
+    .requiredOption('--trusted-root <file>', 'Sigstore trusted root (JSON)')
+    .option('--identity <san>', 'expected certificate SAN (keyless), e.g. a GitHub workflow URL with its ref')
+    .option('--issuer <url>', 'expected OIDC issuer (keyless)')
+    .option('--key <hint=pem>', 'trusted public key for a managed-key bundle (repeatable)', collect, [])
+    .option('--json', 'print JSON')
+    .action(async (file: string, options) => print(await runReleaseSigstore(file, options)));
 
   program
     .command('log')

@@ -185,3 +185,68 @@ export async function runReleaseBundle(file: string, options: ReleaseBundleOptio
     exitCode: EXIT.accepted,
   };
 }
+
+export interface ReleaseSigstoreOptions {
+  readonly trustedRoot: string;
+  readonly identity?: string;
+  readonly issuer?: string;
+  /** `hint=path-to-PEM` entries for managed-key bundles. */
+  readonly key?: readonly string[];
+  readonly json?: boolean;
+}
+
+/**
+ * Verifies a Sigstore bundle offline against a trusted root and prints its in-toto subjects (the
+ * reference values it vouches for). Exit 0 verified, 1 refused, 2 unusable input.
+ */
+export async function runReleaseSigstore(
+  file: string,
+  options: ReleaseSigstoreOptions,
+): Promise<CommandOutput> {
+  const { verifySigstoreBundle } = await import('../measure/sigstore.js');
+  if ((options.identity === undefined) !== (options.issuer === undefined))
+    throw argument('give --identity and --issuer together');
+  const publicKeys: Record<string, string> = {};
+  for (const entry of options.key ?? []) {
+    const at = entry.lastIndexOf('='); // base64 hints end in '='; paths do not contain it
+    if (at <= 0) throw argument('--key takes hint=path-to-PEM');
+    publicKeys[entry.slice(0, at)] = new TextDecoder().decode(readInput(entry.slice(at + 1), 'public key'));
+  }
+  const identity =
+    options.identity === undefined
+      ? undefined
+      : { subjectAlternativeName: options.identity, issuer: options.issuer! };
+  try {
+    const result = verifySigstoreBundle(readJsonFile(file, 'Sigstore bundle'), {
+      trustedRoot: readJsonFile(options.trustedRoot, 'trusted root'),
+      identity,
+      publicKeys,
+      ...(identity === undefined ? { ctlogThreshold: 0 } : {}),
+    });
+    if (options.json)
+      return {
+        stdout: `${JSON.stringify({ verified: true, ...result })}\n`,
+        stderr: '',
+        exitCode: EXIT.accepted,
+      };
+    const lines = [
+      `VERIFIED Sigstore bundle: ${result.predicateType}`,
+      result.identity === undefined
+        ? 'signer       managed key'
+        : `signer       ${result.identity.subjectAlternativeName} (${result.identity.issuer})`,
+      ...result.subjects.flatMap((subject) =>
+        Object.entries(subject.digest).map(
+          ([algorithm, value]) => `subject      ${subject.name} ${algorithm}:${value}`,
+        ),
+      ),
+    ];
+    return { stdout: `${lines.join('\n')}\n`, stderr: '', exitCode: EXIT.accepted };
+  } catch (error) {
+    if (!isVeriteeError(error)) throw error;
+    if (exitCodeOfError(error) === EXIT.unusable) throw error;
+    const text = options.json
+      ? JSON.stringify({ verified: false, error: error.toJSON() })
+      : `REFUSED: ${error.code}: ${error.message}`;
+    return { stdout: `${text}\n`, stderr: '', exitCode: EXIT.rejected };
+  }
+}
