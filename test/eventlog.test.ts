@@ -15,14 +15,14 @@ import {
   parseEventLog,
   parseTcgEventLog,
 } from '../src/measure/eventlog.js';
-import { assertLogMatchesRtmrs, compareRtmrs, replayEventLog } from '../src/measure/rtmr.js';
+import { assertLogMatchesRtmrs, compareRtmrs, quoteRtmrs, replayEventLog } from '../src/measure/rtmr.js';
 
 const DIR = join(import.meta.dirname, 'vectors', 'measure');
 const read = (...path: string[]) => new Uint8Array(readFileSync(join(DIR, ...path)));
 const readJson = (...path: string[]) => JSON.parse(readFileSync(join(DIR, ...path), 'utf8'));
 
-/** Test-side cross-check only: RTMR0–3 of a v4 TDX quote (48-byte header + TD report 1.0, RTMR0 at 328). */
-function quoteRtmrs(quote: Uint8Array): Uint8Array[] {
+/** Independent cross-check of the DCAP parser: RTMR0–3 of a v4 TDX quote (48-byte header + TD report 1.0, RTMR0 at 328). */
+function rawQuoteRtmrs(quote: Uint8Array): Uint8Array[] {
   return [0, 1, 2, 3].map((i) => quote.slice(48 + 328 + 48 * i, 48 + 376 + 48 * i));
 }
 
@@ -62,7 +62,8 @@ describe('CCEL (TCG crypto-agile) log', () => {
     expect(log.events).toHaveLength(43);
     const replay = replayEventLog(log);
     expect(replay.rtmrs.map(toHex)).toEqual(ccelRtmrs.map(toHex));
-    expect(quoteRtmrs(read('ccel-cos113', 'quote.bin')).map(toHex)).toEqual(ccelRtmrs.map(toHex));
+    expect(rawQuoteRtmrs(read('ccel-cos113', 'quote.bin')).map(toHex)).toEqual(ccelRtmrs.map(toHex));
+    expect(compareRtmrs(replay, quoteRtmrs(read('ccel-cos113', 'quote.bin'))).match).toBe(true);
     expect(compareRtmrs(replay, ccelRtmrs).match).toBe(true);
     expect(parseEventLog(ccel).events).toHaveLength(43);
     expect(log.events[0]!.typeName).toBe('EV_EFI_HANDOFF_TABLES2');
@@ -153,6 +154,7 @@ describe('dstack JSON event log', () => {
     it(`${vector.id}: replays to the quote's RTMR0–3`, () => {
       const log = parseEventLog(read(...vector.log));
       const expected = expectedRtmrs(vector.id);
+      expect(rawQuoteRtmrs(read(...vector.quote)).map(toHex)).toEqual(expected.map(toHex));
       expect(quoteRtmrs(read(...vector.quote)).map(toHex)).toEqual(expected.map(toHex));
       const replay = assertLogMatchesRtmrs(log, expected);
       expect(replay.rtmrs.map(toHex)).toEqual(expected.map(toHex));
@@ -200,6 +202,25 @@ describe('dstack JSON event log', () => {
       expectedRtmrs('dstack-verifier/tdx-lite-getquote'),
     );
     expect(comparison.firstDivergence).toMatchObject({ rtmr: 3, reason: 'unlocalised' });
+  });
+
+  it('refuses an SGX quote as a source of RTMRs', () => {
+    const sgx = new Uint8Array(
+      readFileSync(
+        join(
+          import.meta.dirname,
+          'vectors',
+          'dcap',
+          'sgx',
+          'dcapqvl-sgx-v3-00A067110000-2025-06',
+          'quote.bin',
+        ),
+      ),
+    );
+    expect(() => quoteRtmrs(sgx)).toThrow(expect.objectContaining({ code: 'ARGUMENT_INVALID' }));
+    expect(() => quoteRtmrs(new Uint8Array(10))).toThrow(
+      expect.objectContaining({ code: expect.stringMatching(/^PARSE_/) }),
+    );
   });
 
   it('accepts the GetQuote response shape (event_log as a JSON string)', () => {
