@@ -120,8 +120,34 @@ export class LogClient {
     return this.trustedHead;
   }
 
+  /**
+   * One request. Network failures become COLLATERAL_UNAVAILABLE (the caller chooses fail-open or
+   * fail-closed); a GET is retried once, since a pooled keep-alive connection the server already closed
+   * fails the first attempt without the request having reached it.
+   */
+  private async send(path: string, init?: RequestInit): Promise<Response> {
+    const attempts = (init?.method ?? 'GET') === 'GET' ? 2 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.fetcher(new Request(new URL(path, this.baseUrl), init));
+      } catch (error) {
+        if (error instanceof VeriteeError) throw error;
+        if (attempt < attempts) continue;
+        throw new VeriteeError(ErrorCode.COLLATERAL_UNAVAILABLE, 'transparency log unreachable', {
+          path,
+          details:
+            error instanceof Error
+              ? error.cause instanceof Error
+                ? error.cause.message
+                : error.message
+              : undefined,
+        });
+      }
+    }
+  }
+
   private async getJson(path: string, init?: RequestInit): Promise<unknown> {
-    const response = await this.fetcher(new Request(new URL(path, this.baseUrl), init));
+    const response = await this.send(path, init);
     const text = await response.text();
     let body: unknown;
     try {
