@@ -28,6 +28,12 @@ export interface VerifyOptions {
   readonly collateral?: unknown;
   /** Replace the embedded vendor roots. */
   readonly anchors?: readonly TrustAnchor[] | undefined;
+  /**
+   * Simulator development roots (see `veritee/runtime` `simulatorAnchor`). Evidence that chains to one
+   * verifies with platform `sim` (claims.simulatedPlatform says which format it imitates); a policy
+   * must list `sim` in `platforms` to accept it.
+   */
+  readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
   /** Restrict detection to these modules (a browser bundle that only needs one platform). */
   readonly platforms?: readonly PlatformModule[] | undefined;
   /** Release bundles (JSON) for the policy's `releases` section; untrusted, each is verified. */
@@ -115,6 +121,7 @@ export async function verify(
     const evidence = await module.verifyBytes(bytes, {
       at,
       anchors: options.anchors,
+      simulatorRoots: options.simulatorRoots,
       collateral: options.collateral,
       policy,
     });

@@ -3,10 +3,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isVeriteeError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { runConnect } from './connect-command.js';
 import { EXIT } from './io.js';
 import { runLogServe } from './log-command.js';
 import { runMeasureEif, runMeasureRtmr } from './measure-command.js';
 import { runReleaseBundle, runReleaseSign, runReleaseSigstore, runReleaseVerify } from './release-command.js';
+import { runServe } from './serve-command.js';
 import { runServeVerifier } from './serve-verifier-command.js';
 import { runVerify } from './verify-command.js';
 
@@ -32,6 +34,9 @@ function buildProgram(): Command {
     .option('--ear-key <jwk>', 'private JWK (EC P-256/P-384 or Ed25519) to sign the EAR as a JWT')
     .addOption(new Option('--ear-names <style>', 'EAR claim names').choices(['dotted', 'underscore']))
     .option('--demo', 'verify the bundled real Nitro document at its own timestamp')
+    .option('--vcek <file>', 'SEV-SNP: VCEK or VLEK certificate (DER or PEM; PEM may carry the chain)')
+    .option('--chain <file>', 'SEV-SNP: ASK or ASVK, optionally with the ARK (PEM or DER)')
+    .option('--crl <file>', 'SEV-SNP: AMD CRL (DER or PEM)')
     .option('--expect <file>', 'measurements.json: the evidence must show these values for its platform')
     .option(
       '--release <bundle>',
@@ -44,6 +49,7 @@ function buildProgram(): Command {
       process.stdout.write(output.stdout);
       process.exitCode = output.exitCode;
     });
+
   program
     .command('serve-verifier')
     .description('serve the verification API (POST /v1/verify) and the attestation explorer page')
@@ -58,6 +64,44 @@ function buildProgram(): Command {
     .option('--quiet', 'no request logs')
     .action(async (options) => {
       await runServeVerifier(options);
+    });
+
+  program
+    .command('serve')
+    .description('serve an app module inside the TEE: fresh evidence, the attested channel, signed responses')
+    .argument(
+      '[app]',
+      'ES module whose default export handles one request (Uint8Array → Uint8Array | string)',
+    )
+    .option('--port <n>', 'TCP port for HTTP and the WebSocket channel (0 picks a free one)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--provider <name>', 'evidence provider: auto, tsm, dstack, gramine, nitro, sim (default auto)')
+    .option('--sim-dir <dir>', 'simulator root directory (default $XDG_CONFIG_HOME/veritee/sim)')
+    .action(async (app: string | undefined, options) => {
+      const server = await runServe(app, options);
+      const stop = () => void server.close().then(() => process.exit(EXIT.accepted));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('connect')
+    .description(
+      'verify an enclave, open the attested channel, send one message and print the verified reply',
+    )
+    .argument('[url]', 'http(s)://host:port, ws(s)://host:port/channel or tcp://host:port')
+    .option('--send <text>', 'the message to send')
+    .option('--policy <file>', 'appraisal policy (JSON)')
+    .option('--trust-sim', "trust this installation's simulator root and accept platform sim")
+    .option('--sim-dir <dir>', 'simulator root directory (default $XDG_CONFIG_HOME/veritee/sim)')
+    .option('--sim-root <pem>', 'simulator root certificate file (instead of --sim-dir)')
+    .option('--timeout <ms>', 'handshake timeout in milliseconds (default 30000)')
+    .option('--json', 'print {accepted, reply, result} as JSON')
+    .action(async (url: string | undefined, options) => {
+      const output = await runConnect(url, options);
+      process.stderr.write(output.stderr);
+      process.stdout.write(output.stdout);
+      process.exitCode = output.exitCode;
     });
   addMeasureCommands(program);
   return program;

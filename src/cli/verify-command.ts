@@ -27,6 +27,30 @@ export interface VerifyCommandOptions {
   readonly expect?: string;
   /** Release bundles for the policy's `releases` section. */
   readonly release?: readonly string[];
+  /** SEV-SNP endorsements: VCEK/VLEK, ASK/ASVK (+ARK) chain, CRL files. */
+  readonly vcek?: string;
+  readonly chain?: string;
+  readonly crl?: string;
+}
+
+/** Collateral files named on the command line (only SEV-SNP takes any), or undefined. */
+/** Endorsements from the command line: Intel collateral (--collateral) or AMD files (--vcek/--chain/--crl). */
+function collateralOf(options: VerifyCommandOptions): unknown {
+  const amd = options.vcek !== undefined || options.chain !== undefined || options.crl !== undefined;
+  if (options.collateral !== undefined) {
+    if (amd)
+      throw new VeriteeError(
+        ErrorCode.ARGUMENT_INVALID,
+        '--collateral (Intel) cannot be combined with --vcek/--chain/--crl (AMD)',
+      );
+    return readCollateral(options.collateral);
+  }
+  if (!amd) return undefined;
+  return {
+    ...(options.vcek === undefined ? {} : { vcek: readInput(options.vcek, 'VCEK') }),
+    ...(options.chain === undefined ? {} : { chain: readInput(options.chain, 'certificate chain') }),
+    ...(options.crl === undefined ? {} : { crl: readInput(options.crl, 'CRL') }),
+  };
 }
 
 /** The bundled real document and the instant it was produced (see examples/nitro/README.md). */
@@ -46,7 +70,7 @@ function exitCodeOf(result: AttestationResult): number {
   return result.verdict === 'contraindicated' ? EXIT.rejected : EXIT.accepted;
 }
 
-function loadPolicyFile(path: string): { policy: Policy; id: string } {
+export function loadPolicyFile(path: string): { policy: Policy; id: string } {
   const bytes = readInput(path, 'policy');
   let json: unknown;
   try {
@@ -82,13 +106,17 @@ export async function runVerify(
   const input = readInput(options.demo ? DEMO.path : file!, 'evidence');
   const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
   const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
-  const collateral = options.collateral === undefined ? undefined : readCollateral(options.collateral);
   const expected =
     options.expect === undefined
       ? undefined
       : parseMeasurementsFile(readJsonFile(options.expect, 'measurements')).platforms;
   const releases = (options.release ?? []).map((path) => readJsonFile(path, 'release bundle'));
-  const verified = await verify(input, { at, policy: loaded?.policy, collateral, releases });
+  const verified = await verify(input, {
+    at,
+    policy: loaded?.policy,
+    collateral: collateralOf(options),
+    releases,
+  });
   const result =
     expected === undefined ? verified : withChecks(verified, expectedMeasurementChecks(verified, expected));
   const exitCode = exitCodeOf(result);
