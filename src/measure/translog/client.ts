@@ -120,8 +120,31 @@ export class LogClient {
     return this.trustedHead;
   }
 
+  /**
+   * One request. Every request is idempotent (appends are idempotent too), so a network failure — e.g. a
+   * kept-alive connection the server closed (ECONNRESET) — is retried once; a second failure is typed.
+   */
+  private async send(path: string, init?: RequestInit): Promise<Response> {
+    const url = new URL(path, this.baseUrl);
+    try {
+      return await this.fetcher(new Request(url, init));
+    } catch {
+      try {
+        return await this.fetcher(new Request(url, init));
+      } catch (error) {
+        throw new VeriteeError(ErrorCode.COLLATERAL_UNAVAILABLE, 'transparency log unreachable', {
+          path,
+          details:
+            error instanceof Error
+              ? String((error as { cause?: unknown }).cause ?? error.message).slice(0, 200)
+              : undefined,
+        });
+      }
+    }
+  }
+
   private async getJson(path: string, init?: RequestInit): Promise<unknown> {
-    const response = await this.fetcher(new Request(new URL(path, this.baseUrl), init));
+    const response = await this.send(path, init);
     const text = await response.text();
     let body: unknown;
     try {
