@@ -18,6 +18,7 @@ export const ENTRIES = {
   errors: 'src/errors.ts',
   bytes: 'src/bytes.ts',
   channel: 'src/channel/index.ts',
+  measure: 'src/measure/index.ts',
 };
 
 for (const [target, backend, platform] of [

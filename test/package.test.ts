@@ -13,6 +13,19 @@ function files(dir: string): string[] {
 }
 
 describe('package entry points', () => {
+  it('`veritee/measure` resolves to the node bundle and computes PCRs and replays', () => {
+    const script = `
+      const m = await import('veritee/measure');
+      const log = (await import('node:fs')).readFileSync('test/vectors/measure/ccel-cos113/ccel_data.dat');
+      const replay = m.replayEventLog(m.parseEventLog(log));
+      console.log(import.meta.resolve('veritee/measure'), typeof m.measureEif, m.crc32(new TextEncoder().encode('123456789')).toString(16), replay.steps.length);`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toMatch(/dist\/node\/measure\.js function cbf43926 43$/);
+  });
+
   it('`import "veritee"` in Node verifies the bundled document through the node bundle', () => {
     const script = `
       const { verify } = await import('veritee');

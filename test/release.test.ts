@@ -59,6 +59,10 @@ describe('release records', () => {
       const key = trustedKeyFromJwk(publicJwkOf(jwk));
       const envelope = await signRelease(PREDICATE, jwk);
       expect(envelope.signatures[0]!.keyid).toBe(key.keyid);
+      const anonymous = { ...envelope, signatures: [{ ...envelope.signatures[0]!, keyid: '' }] };
+      expect(
+        (await verifyRelease(anonymous, [trustedKeyFromJwk(publicJwkOf(privateJwk(kind))), key])).signer,
+      ).toBe(key.keyid);
       const verified = await verifyRelease(parseEnvelope(utf8Encode(serializeEnvelope(envelope))), [key]);
       expect(verified.signer).toBe(key.keyid);
       expect(verified.predicate).toEqual(PREDICATE);
@@ -114,6 +118,9 @@ describe('release records', () => {
     const impersonating = { ...envelope, signatures: [{ ...envelope.signatures[0]!, keyid: trusted.keyid }] };
     await expect(verifyRelease(impersonating, [trusted])).rejects.toMatchObject({ code: 'SIG_INVALID' });
     await expect(verifyRelease(envelope, [])).rejects.toMatchObject({ code: 'ARGUMENT_INVALID' });
+    // An empty key id is tried against every trusted key; only a real signature by one of them counts.
+    const anonymous = { ...envelope, signatures: [{ ...envelope.signatures[0]!, keyid: '' }] };
+    await expect(verifyRelease(anonymous, [trusted])).rejects.toMatchObject({ code: 'SIG_INVALID' });
   });
 
   it('validates the statement strictly', async () => {

@@ -141,6 +141,26 @@ describe('log HTTP endpoint and client', () => {
     await expect(clientFor(honest, seen).update()).resolves.toMatchObject({ treeSize: 6 });
   });
 
+  it('retries a request once after a network error, then fails with a typed error', async () => {
+    const log = newLog();
+    log.append(utf8Encode('a'));
+    const handler = createLogHandler(log);
+    let failures = 1;
+    const flaky = async (request: Request) => {
+      if (failures-- > 0) throw new TypeError('fetch failed');
+      return handler(request);
+    };
+    await expect(
+      new LogClient(BASE, { key: logKey, origin: ORIGIN, fetch: flaky }).update(),
+    ).resolves.toMatchObject({ treeSize: 1 });
+    const down = async () => {
+      throw new TypeError('fetch failed');
+    };
+    await expect(
+      new LogClient(BASE, { key: logKey, origin: ORIGIN, fetch: down }).update(),
+    ).rejects.toMatchObject({ code: 'COLLATERAL_UNAVAILABLE' });
+  });
+
   it('refuses tree heads by another key or for another log, and bad inclusion proofs', async () => {
     const log = newLog();
     log.append(utf8Encode('a'));

@@ -5,6 +5,7 @@ import { ErrorCode, isVeriteeError, VeriteeError } from '../errors.js';
 import { parseMeasurementsFile } from '../measure/measurements.js';
 import {
   parseEnvelope,
+  parseReleaseStatement,
   type ReleasePredicate,
   serializeEnvelope,
   signRelease,
@@ -134,10 +135,7 @@ export async function runReleaseVerify(file: string, options: ReleaseVerifyOptio
 }
 
 function parseReleaseRepository(payload: Uint8Array): string {
-  const statement = JSON.parse(new TextDecoder().decode(payload)) as { predicate?: { repository?: unknown } };
-  const repository = statement.predicate?.repository;
-  if (typeof repository !== 'string') throw argument('give --repository (the record names none)');
-  return repository;
+  return parseReleaseStatement(payload).predicate.repository;
 }
 
 function formatRelease(summary: Record<string, unknown>): string {

@@ -111,7 +111,12 @@ export async function runVerify(
       ? undefined
       : parseMeasurementsFile(readJsonFile(options.expect, 'measurements')).platforms;
   const releases = (options.release ?? []).map((path) => readJsonFile(path, 'release bundle'));
-  const verified = await verify(input, { at, policy: loaded?.policy, collateral, releases });
+  const verified = await verify(input, {
+    at,
+    policy: loaded?.policy,
+    collateral,
+    releases,
+  });
   const result =
     expected === undefined ? verified : withChecks(verified, expectedMeasurementChecks(verified, expected));
   const exitCode = exitCodeOf(result);

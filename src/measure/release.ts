@@ -18,7 +18,8 @@
  *
  * ECDSA signatures are DER-encoded (as Sigstore and cosign write them); Ed25519 signatures are 64 bytes.
  * `keyid` is `sha256:` + hex SHA-256 of the signer's SubjectPublicKeyInfo. Verification only ever uses
- * keys the caller passes: a key id in the envelope selects among them, it is never trusted by itself.
+ * keys the caller passes: a key id in the envelope selects among them (an empty one tries them all); it is
+ * never trusted by itself.
  */
 import { backend } from '#crypto';
 import { fromBase64, toBase64, toHex, utf8Decode, utf8Encode } from '../bytes.js';
@@ -349,12 +350,16 @@ export async function verifyRelease(
   const message = pae(envelope.payloadType, envelope.payload);
   let signer: string | undefined;
   for (const signature of envelope.signatures) {
-    const key = keys.find((candidate) => candidate.keyid === signature.keyid);
-    if (key === undefined) continue;
-    if (await backend.verify(key.key, schemeOf(key.key), message, signature.sig)) {
-      signer = key.keyid;
-      break;
+    // DSSE makes keyid optional: an empty one is tried against every trusted key.
+    const candidates =
+      signature.keyid === '' ? keys : keys.filter((candidate) => candidate.keyid === signature.keyid);
+    for (const key of candidates) {
+      if (await backend.verify(key.key, schemeOf(key.key), message, signature.sig)) {
+        signer = key.keyid;
+        break;
+      }
     }
+    if (signer !== undefined) break;
   }
   if (signer === undefined) {
     const ids = envelope.signatures.map((s) => s.keyid || '(none)').join(', ');

@@ -121,25 +121,22 @@ export class LogClient {
   }
 
   /**
-   * One request. Network failures become COLLATERAL_UNAVAILABLE (the caller chooses fail-open or
-   * fail-closed); a GET is retried once, since a pooled keep-alive connection the server already closed
-   * fails the first attempt without the request having reached it.
+   * One request. Every request is idempotent (appends are idempotent too), so a network failure — e.g. a
+   * kept-alive connection the server closed (ECONNRESET) — is retried once; a second failure is typed.
    */
   private async send(path: string, init?: RequestInit): Promise<Response> {
-    const attempts = (init?.method ?? 'GET') === 'GET' ? 2 : 1;
-    for (let attempt = 1; ; attempt++) {
+    const url = new URL(path, this.baseUrl);
+    try {
+      return await this.fetcher(new Request(url, init));
+    } catch {
       try {
-        return await this.fetcher(new Request(new URL(path, this.baseUrl), init));
+        return await this.fetcher(new Request(url, init));
       } catch (error) {
-        if (error instanceof VeriteeError) throw error;
-        if (attempt < attempts) continue;
         throw new VeriteeError(ErrorCode.COLLATERAL_UNAVAILABLE, 'transparency log unreachable', {
           path,
           details:
             error instanceof Error
-              ? error.cause instanceof Error
-                ? error.cause.message
-                : error.message
+              ? String((error as { cause?: unknown }).cause ?? error.message).slice(0, 200)
               : undefined,
         });
       }
