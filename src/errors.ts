@@ -90,6 +90,14 @@ export const ErrorCode = {
   PROVIDER_UNAVAILABLE: 'PROVIDER_UNAVAILABLE',
   PROVIDER_FAILED: 'PROVIDER_FAILED',
   PROVIDER_RACE: 'PROVIDER_RACE',
+
+  // Transparency log and release records.
+  /** An inclusion or consistency proof does not verify. */
+  LOG_PROOF_INVALID: 'LOG_PROOF_INVALID',
+  /** Two signed tree heads of one log cannot both be true (a fork or a rollback). */
+  LOG_INCONSISTENT: 'LOG_INCONSISTENT',
+  /** The log does not contain the record. */
+  LOG_ENTRY_MISSING: 'LOG_ENTRY_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -5,6 +5,12 @@
  */
 import { decodeEvidenceInput, utf8Encode } from './bytes.js';
 import { ErrorCode, VeriteeError } from './errors.js';
+import {
+  appraiseReleases,
+  parseReleasesPolicy,
+  RELEASES_SECTION,
+  type ReleasesPolicy,
+} from './measure/releases.js';
 import type { TrustAnchor } from './pki/chain.js';
 import { PLATFORM_MODULES } from './platforms/registry.js';
 import type { PlatformModule } from './platforms/types.js';
@@ -30,7 +36,14 @@ export interface VerifyOptions {
   readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
   /** Restrict detection to these modules (a browser bundle that only needs one platform). */
   readonly platforms?: readonly PlatformModule[] | undefined;
+  /** Release bundles (JSON) for the policy's `releases` section; untrusted, each is verified. */
+  readonly releases?: readonly unknown[] | undefined;
 }
+
+/** Policy sections owned by modules that are not platforms: `releases` (measure/releases.ts). */
+const NON_PLATFORM_SECTIONS: ReadonlyMap<string, SectionParser> = new Map([
+  [RELEASES_SECTION, (_name: string, value: unknown) => parseReleasesPolicy(value)],
+]);
 
 /** Finds the platform module for raw evidence bytes, or throws FORMAT_UNKNOWN. */
 export function detectPlatform(
@@ -50,7 +63,7 @@ export function detectPlatform(
 export function policySectionParsers(
   modules: readonly PlatformModule[] = PLATFORM_MODULES,
 ): Map<string, SectionParser> {
-  const parsers = new Map<string, SectionParser>();
+  const parsers = new Map<string, SectionParser>(NON_PLATFORM_SECTIONS);
   for (const module of modules) {
     const parse = module.parsePolicySection;
     if (parse === undefined) continue;
@@ -113,7 +126,9 @@ export async function verify(
       policy,
     });
     platform = evidence.platform;
-    return buildResult(evidence, policy, module.appraise?.(evidence, policy));
+    const result = buildResult(evidence, policy, module.appraise?.(evidence, policy));
+    const releases = policy.sections[RELEASES_SECTION] as ReleasesPolicy | undefined;
+    return releases === undefined ? result : await appraiseReleases(result, releases, options.releases ?? []);
   } catch (error) {
     return failedResult(error, at, platform);
   }

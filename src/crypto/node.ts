@@ -123,6 +123,11 @@ export const backend: CryptoBackend = {
   hash(name, data) {
     return new Uint8Array(createHash(NODE_HASH[name]).update(data).digest());
   },
+  hashParts(name, parts) {
+    const hasher = createHash(NODE_HASH[name]);
+    for (const part of parts) hasher.update(part);
+    return new Uint8Array(hasher.digest());
+  },
   importSpki(spki) {
     const copy = spki.slice();
     return describe(createPublicKey({ key: Buffer.from(copy), format: 'der', type: 'spki' }), copy);

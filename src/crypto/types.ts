@@ -37,6 +37,8 @@ export interface PublicKey {
 export interface CryptoBackend {
   readonly name: string;
   hash(name: HashName, data: Uint8Array): Uint8Array;
+  /** Hash of the concatenation of `parts`, without building the concatenation (large images). */
+  hashParts(name: HashName, parts: readonly Uint8Array[]): Uint8Array;
   /** Imports a DER SubjectPublicKeyInfo; throws on malformed or unsupported keys. */
   importSpki(spki: Uint8Array): PublicKey;
   /** Imports an uncompressed EC point (0x04 ‖ x ‖ y) on the named curve. */

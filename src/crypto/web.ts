@@ -167,6 +167,11 @@ async function verifyWeb(
 export const backend: CryptoBackend = {
   name: 'noble+webcrypto',
   hash: hashOf,
+  hashParts(name, parts) {
+    const hasher = HASHES[name].create();
+    for (const part of parts) hasher.update(part);
+    return hasher.digest();
+  },
   importSpki: parseSpki,
   importEcPoint(curve, point) {
     CURVES[curve].Point.fromBytes(point).assertValidity();

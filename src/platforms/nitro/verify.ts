@@ -161,8 +161,9 @@ export async function verifyNitroEvidence(
   const pcrs: Record<string, string> = {};
   const measurements: Record<string, string> = {};
   for (const [index, value] of [...document.pcrs.entries()].sort((a, b) => a[0] - b[0])) {
-    pcrs[String(index)] = toHex(value);
-    measurements[`pcr${index}`] = toHex(value);
+    const hex = toHex(value);
+    pcrs[String(index)] = hex;
+    measurements[`pcr${index}`] = hex;
   }
   const claims: CommonClaims = {
     measurements,
