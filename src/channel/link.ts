@@ -90,51 +90,83 @@ export class FrameQueue {
  * a typed error (a zero length); a stream that ends inside a frame is reported by `finish()`.
  */
 export class FrameDecoder {
-  #buffer: Uint8Array = new Uint8Array(0);
+  // Unconsumed input, kept as received: a frame is copied out once, when all its bytes are here.
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #need = -1; // length of the frame being collected, or -1 while its header is not read
 
   /** Adds bytes; returns the complete frames they finish. */
   push(chunk: Uint8Array): Uint8Array[] {
-    let data = chunk;
-    if (this.#buffer.length > 0) {
-      data = new Uint8Array(this.#buffer.length + chunk.length);
-      data.set(this.#buffer);
-      data.set(chunk, this.#buffer.length);
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
     }
     const frames: Uint8Array[] = [];
-    let offset = 0;
-    while (data.length - offset >= 2) {
-      const length = (data[offset]! << 8) | data[offset + 1]!;
-      if (length === 0) throw new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, 'zero-length frame', { offset });
-      if (data.length - offset - 2 < length) break;
-      frames.push(data.slice(offset + 2, offset + 2 + length));
-      offset += 2 + length;
+    for (;;) {
+      if (this.#need < 0) {
+        if (this.#buffered < 2) break;
+        const header = this.#take(2);
+        const length = (header[0]! << 8) | header[1]!;
+        if (length === 0) throw new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, 'zero-length frame');
+        this.#need = length;
+      }
+      if (this.#buffered < this.#need) break;
+      frames.push(this.#take(this.#need));
+      this.#need = -1;
     }
-    this.#buffer = data.slice(offset);
     return frames;
+  }
+
+  /** Removes and returns the next `length` buffered bytes (a copy, or a view when one chunk holds them). */
+  #take(length: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    this.#buffered -= length;
+    if (first.length >= length) {
+      const out = first.slice(0, length);
+      if (first.length === length) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(length);
+      return out;
+    }
+    const out = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const chunk = this.#chunks[0]!;
+      const part = Math.min(chunk.length, length - filled);
+      out.set(chunk.subarray(0, part), filled);
+      filled += part;
+      if (part === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(part);
+    }
+    return out;
   }
 
   /** Bytes of an unfinished frame (non-zero at end of stream means truncation). */
   get pending(): number {
-    return this.#buffer.length;
+    return this.#buffered + (this.#need >= 0 ? 2 : 0);
   }
 
   finish(): void {
-    if (this.#buffer.length > 0) {
+    if (this.pending > 0) {
       throw new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'stream ended inside a frame', {
-        details: `${this.#buffer.length} bytes of an unfinished frame`,
+        details: `${this.pending} bytes of an unfinished frame`,
       });
     }
   }
 }
 
-/** `u16 BE length ‖ frame`, for stream transports. */
-export function encodeFrame(frame: Uint8Array): Uint8Array {
+/** The 2-byte big-endian length header of a stream frame. */
+export function frameHeader(frame: Uint8Array): Uint8Array {
   if (frame.length === 0 || frame.length > NOISE_MAX_MESSAGE) {
     throw new VeriteeError(ErrorCode.CHANNEL_MESSAGE_TOO_LARGE, `frame of ${frame.length} bytes`);
   }
+  return Uint8Array.of(frame.length >> 8, frame.length & 0xff);
+}
+
+/** `u16 BE length ‖ frame`, for stream transports. */
+export function encodeFrame(frame: Uint8Array): Uint8Array {
+  const header = frameHeader(frame);
   const out = new Uint8Array(2 + frame.length);
-  out[0] = frame.length >> 8;
-  out[1] = frame.length & 0xff;
+  out.set(header);
   out.set(frame, 2);
   return out;
 }

@@ -192,8 +192,9 @@ export class CipherState {
     return this.#n;
   }
 
-  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    if (this.#key === undefined) return plaintext;
+  /** Encrypts `plaintext` (or the concatenation of its parts); without a key, returns it unchanged. */
+  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
+    if (this.#key === undefined) return plaintext instanceof Uint8Array ? plaintext : concat(...plaintext);
     const n = this.#claimNonce();
     const out = backend.aeadSeal(AEAD_OF[this.cipher], this.#key, encodeNonce(this.cipher, n), ad, plaintext);
     this.#n = n + 1;

@@ -18,6 +18,7 @@ export const RECORD = { dataMore: 0, dataLast: 1, rekey: 2, close: 3 } as const;
 /** Application bytes per record: the Noise maximum minus the tag and the type byte. */
 export const MAX_RECORD_BODY = NOISE_MAX_MESSAGE - TAG_LEN - 1;
 const EMPTY = new Uint8Array(0);
+const TYPE_BYTES = [0, 1, 2, 3].map((type) => Uint8Array.of(type));
 
 export interface RecordLayerOptions {
   /** Largest application message accepted (reassembled). Default 16 MiB. */
@@ -86,10 +87,7 @@ export class RecordLayer {
   }
 
   #seal(type: number, body: Uint8Array): Uint8Array {
-    const plaintext = new Uint8Array(1 + body.length);
-    plaintext[0] = type;
-    plaintext.set(body, 1);
-    const frame = this.#send.encryptWithAd(EMPTY, plaintext);
+    const frame = this.#send.encryptWithAd(EMPTY, [TYPE_BYTES[type]!, body]);
     this.#sentSinceRekey++;
     return frame;
   }

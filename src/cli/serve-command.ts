@@ -77,6 +77,9 @@ export async function runServe(
   const provider = await createProvider(providerName, {
     simulator: { dir: options.simDir, measurements: defaultSimulatedMeasurements(bytes) },
   });
+  // Self-check before listening: one evidence request, so a missing or broken TEE interface is reported
+  // now (exit 2) rather than at the first client's handshake.
+  await provider.getEvidence(new Uint8Array(64));
   const server = createEnclaveServer(handler, {
     provider,
     log: (line) => process.stderr.write(`veritee serve: ${line}\n`),

@@ -194,15 +194,15 @@ export const backend: CryptoBackend = {
     );
   },
   aeadSeal(name, key, nonce, ad, plaintext) {
+    const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+    let length = 0;
+    for (const part of parts) length += part.length;
     const cipher = createCipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
-    cipher.setAAD(ad, { plaintextLength: plaintext.length });
-    const out = new Uint8Array(plaintext.length + TAG_LENGTH);
-    const body = cipher.update(plaintext);
-    out.set(body);
-    const rest = cipher.final();
-    out.set(rest, body.length);
-    out.set(cipher.getAuthTag(), body.length + rest.length);
-    return out;
+    cipher.setAAD(ad, { plaintextLength: length });
+    const out: Buffer[] = parts.map((part) => cipher.update(part));
+    out.push(cipher.final(), cipher.getAuthTag());
+    const sealed = Buffer.concat(out, length + TAG_LENGTH);
+    return new Uint8Array(sealed.buffer, sealed.byteOffset, sealed.length);
   },
   aeadOpen(name, key, nonce, ad, ciphertext) {
     if (ciphertext.length < TAG_LENGTH) return undefined;

@@ -61,13 +61,16 @@ export interface CryptoBackend {
   x25519PublicKey(privateKey: Uint8Array): Uint8Array;
   /** X25519(privateKey, publicKey); throws when the result is all zeros (a low-order public key). */
   x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
-  /** AEAD encryption: returns ciphertext ‖ 16-byte tag. */
+  /**
+   * AEAD encryption: returns ciphertext ‖ 16-byte tag. The plaintext may be given in parts (encrypted as
+   * their concatenation), so a caller can prepend a header without copying the body.
+   */
   aeadSeal(
     name: AeadName,
     key: Uint8Array,
     nonce: Uint8Array,
     ad: Uint8Array,
-    plaintext: Uint8Array,
+    plaintext: Uint8Array | readonly Uint8Array[],
   ): Uint8Array;
   /** AEAD decryption of ciphertext ‖ tag; returns undefined when authentication fails (never throws for that). */
   aeadOpen(

@@ -244,7 +244,8 @@ export const backend: CryptoBackend = {
     return x25519.getSharedSecret(privateKey, publicKey);
   },
   aeadSeal(name, key, nonce, ad, plaintext) {
-    return aeadOf(name, key, nonce, ad).encrypt(plaintext);
+    const whole = plaintext instanceof Uint8Array ? plaintext : concat(...plaintext);
+    return aeadOf(name, key, nonce, ad).encrypt(whole);
   },
   aeadOpen(name, key, nonce, ad, ciphertext) {
     try {

@@ -1,11 +1,12 @@
 /** Node TCP links for the channel: `u16 BE length ‖ frame` over a socket. */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder, type FrameLink, FrameQueue } from '../channel/link.js';
+import { FrameDecoder, type FrameLink, FrameQueue, frameHeader } from '../channel/link.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 
 /** Wraps a connected socket as a frame link. */
 export function tcpLink(socket: Socket): FrameLink {
   socket.setNoDelay(true);
+  let corked = false;
   const decoder = new FrameDecoder();
   const queue = new FrameQueue({ onBacklog: (paused) => (paused ? socket.pause() : socket.resume()) });
   socket.on('data', (chunk: Buffer) => {
@@ -33,7 +34,17 @@ export function tcpLink(socket: Socket): FrameLink {
       if (socket.destroyed || socket.writableEnded) {
         throw new VeriteeError(ErrorCode.CHANNEL_CLOSED, 'connection is closed');
       }
-      socket.write(encodeFrame(frame));
+      // Header and frame as two writes in one corked batch: no copy of the frame.
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      socket.write(frameHeader(frame));
+      socket.write(frame);
     },
     receive: () => queue.receive(),
     close() {

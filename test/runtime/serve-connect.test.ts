@@ -65,6 +65,10 @@ describe('veritee serve', () => {
     expect((await run(['serve', ECHO])).code).toBe(2);
     expect((await run(['serve', join(ROOT, 'nope.mjs'), '--port', '0'])).code).toBe(2);
     expect((await run(['serve', ECHO, '--port', '0', '--provider', 'quantum'])).code).toBe(2);
+    // No configfs-tsm here: the start-up self-check reports it instead of the first handshake.
+    const absent = await run(['serve', ECHO, '--port', '0', '--provider', 'tsm']);
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toMatch(/PROVIDER_UNAVAILABLE/);
     const noHandler = join(simDir, 'bad.mjs');
     writeFileSync(noHandler, 'export const x = 1;\n');
     expect((await run(['serve', noHandler, '--port', '0', '--provider', 'sim'])).code).toBe(2);
