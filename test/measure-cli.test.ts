@@ -1,10 +1,9 @@
 /** The measure, release and log commands as processes (exit codes, output) and in-process (log serve). */
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLogServe } from '../src/cli/log-command.js';
 import { runReleaseBundle } from '../src/cli/release-command.js';
 import { publicJwkOf } from '../src/measure/release.js';
 import { buildEif, SECTION } from './helpers/eif-build.js';
@@ -145,15 +144,31 @@ describe('veritee release and log', () => {
   const logJwk = privateJwk('p256');
   let port = 0;
   let close: () => Promise<void>;
+  // The log runs in its own process: the CLI runs below block this one (spawnSync), and a server in
+  // this process would stall meanwhile (its kept-alive connections then reset under load).
   beforeAll(async () => {
-    const running = await runLogServe({
+    const script = `
+      const { runLogServe } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'cli', 'log-command.js'))});
+      const running = await runLogServe(JSON.parse(process.env.VERITEE_TEST_LOG_OPTIONS));
+      process.send({ port: running.port });`;
+    const options = {
       db: join(tmp, 'log.db'),
       key: json('log.jwk', logJwk),
       origin: 'test/releases',
       port: '0',
+    };
+    const child = fork('--input-type=module', [], {
+      execArgv: ['--input-type=module', '-e', script],
+      env: { ...process.env, VERITEE_TEST_LOG_OPTIONS: JSON.stringify(options) },
+      stdio: 'inherit',
     });
-    port = running.port;
-    close = running.close;
+    port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (message) => resolve((message as { port: number }).port));
+      child.once('exit', (code) => reject(new Error(`log server exited with ${code}`)));
+    });
+    close = async () => {
+      child.kill();
+    };
   });
   afterAll(async () => close());
 
