@@ -24,6 +24,16 @@ export interface VerifyOptions {
   readonly anchors?: readonly TrustAnchor[] | undefined;
   /** Restrict detection to these modules (a browser bundle that only needs one platform). */
   readonly platforms?: readonly PlatformModule[] | undefined;
+  /**
+   * Where to get endorsements when `collateral` is not given (e.g. a `CollateralResolver` over a store and
+   * Intel PCS / AMD KDS). Its failures (`COLLATERAL_UNAVAILABLE`, …) become the result's errors.
+   */
+  readonly collateralSource?: CollateralSource | undefined;
+}
+
+/** Supplies the endorsements for evidence bytes at a verification time (undefined: none needed). */
+export interface CollateralSource {
+  resolve(bytes: Uint8Array, at: Date): Promise<unknown>;
 }
 
 /** Finds the platform module for raw evidence bytes, or throws FORMAT_UNKNOWN. */
@@ -99,12 +109,11 @@ export async function verify(
     platform =
       module.platforms.length === 1 ? module.platforms[0]! : (module.platformOf?.(bytes) ?? 'unknown');
     const policy = options.policy ?? DEFAULT_POLICY;
-    const evidence = await module.verifyBytes(bytes, {
-      at,
-      anchors: options.anchors,
-      collateral: options.collateral,
-      policy,
-    });
+    const collateral =
+      options.collateral === undefined && options.collateralSource !== undefined
+        ? await options.collateralSource.resolve(bytes, at)
+        : options.collateral;
+    const evidence = await module.verifyBytes(bytes, { at, anchors: options.anchors, collateral, policy });
     platform = evidence.platform;
     return buildResult(evidence, policy, module.appraise?.(evidence, policy));
   } catch (error) {
