@@ -26,6 +26,8 @@ export interface MockServer {
   readonly url: string;
   /** Requests seen, as path?query. */
   readonly requests: string[];
+  /** Most requests in flight at once. */
+  readonly maxInflight: () => number;
   /** Next `times` requests whose path?query matches `pattern` get `fault`. */
   inject(pattern: RegExp, fault: Fault, times?: number): void;
   /** Serves (or replaces) a route. */
@@ -93,10 +95,15 @@ export async function startMock(): Promise<MockServer> {
   const routes = new Map<string, Route>();
   const faults: { pattern: RegExp; fault: Fault; times: number }[] = [];
   const requests: string[] = [];
+  let inflight = 0;
+  let peak = 0;
   const sockets = new Set<import('node:net').Socket>();
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const target = request.url ?? '/';
     requests.push(target);
+    inflight++;
+    peak = Math.max(peak, inflight);
+    response.on('close', () => inflight--);
     const index = faults.findIndex((entry) => entry.times > 0 && entry.pattern.test(target));
     const fault = index >= 0 ? faults[index]!.fault : undefined;
     if (index >= 0) faults[index]!.times--;
@@ -144,6 +151,7 @@ export async function startMock(): Promise<MockServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    maxInflight: () => peak,
     inject(pattern, fault, times = 1) {
       faults.push({ pattern, fault, times });
     },
