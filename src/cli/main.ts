@@ -3,9 +3,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isVeriteeError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { addCollateralCommands, collateralOptions } from './collateral-cli.js';
 import { EXIT } from './io.js';
 import { runServeVerifier } from './serve-verifier-command.js';
 import { runVerify } from './verify-command.js';
+import { addWatchCommand } from './watch-command.js';
 
 function buildProgram(): Command {
   const program = new Command('veritee')
@@ -14,7 +16,7 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  program
+  const verify = program
     .command('verify')
     .description('verify attestation evidence (raw, base64 or hex; platform auto-detected) and appraise it')
     .argument('[file]', 'evidence file, or - for stdin')
@@ -31,12 +33,14 @@ function buildProgram(): Command {
     .option('--demo', 'verify the bundled real Nitro document at its own timestamp')
     .option('--vcek <file>', 'SEV-SNP: VCEK or VLEK certificate (DER or PEM; PEM may carry the chain)')
     .option('--chain <file>', 'SEV-SNP: ASK or ASVK, optionally with the ARK (PEM or DER)')
-    .option('--crl <file>', 'SEV-SNP: AMD CRL (DER or PEM)')
-    .action(async (file: string | undefined, options) => {
-      const output = await runVerify(file, options, process.stdout.isTTY === true);
-      process.stdout.write(output.stdout);
-      process.exitCode = output.exitCode;
-    });
+    .option('--crl <file>', 'SEV-SNP: AMD CRL (DER or PEM)');
+  collateralOptions(verify).action(async (file: string | undefined, options) => {
+    const output = await runVerify(file, options, process.stdout.isTTY === true);
+    process.stdout.write(output.stdout);
+    process.exitCode = output.exitCode;
+  });
+  addCollateralCommands(program);
+  addWatchCommand(program);
   program
     .command('serve-verifier')
     .description('serve the verification API (POST /v1/verify) and the attestation explorer page')

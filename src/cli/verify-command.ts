@@ -9,6 +9,7 @@ import type { AttestationResult } from '../result.js';
 import { isUnusableInput, loadPolicy, verify } from '../verify.js';
 import { VERSION } from '../version.js';
 import { readCollateral } from './collateral.js';
+import { isConfigured, openCollateral, Progress } from './collateral-config.js';
 import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
 import { formatReport } from './report.js';
 
@@ -26,6 +27,12 @@ export interface VerifyCommandOptions {
   readonly vcek?: string;
   readonly chain?: string;
   readonly crl?: string;
+  /** Collateral service and store (see collateral-config.ts). */
+  readonly pcsUrl?: string;
+  readonly kdsUrl?: string;
+  readonly store?: string;
+  readonly offline?: boolean;
+  readonly update?: string;
 }
 
 /** Collateral files named on the command line (only SEV-SNP takes any), or undefined. */
@@ -101,7 +108,22 @@ export async function runVerify(
   const input = readInput(options.demo ? DEMO.path : file!, 'evidence');
   const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
   const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
-  const result = await verify(input, { at, policy: loaded?.policy, collateral: collateralOf(options) });
+  const collateral = collateralOf(options);
+  const context =
+    collateral === undefined && isConfigured(options)
+      ? openCollateral(options, new Progress(process.stderr.isTTY === true && options.json !== true))
+      : undefined;
+  let result: AttestationResult;
+  try {
+    result = await verify(input, {
+      at,
+      policy: loaded?.policy,
+      collateral,
+      collateralSource: context?.resolver,
+    });
+  } finally {
+    await context?.close();
+  }
   const exitCode = exitCodeOf(result);
   if (options.ear) {
     const claims = toEar(result, {

@@ -2,6 +2,15 @@
  * `veritee/collateral`: verified, cached, fetched endorsements (browser-safe part). The SQLite and
  * PostgreSQL stores are Node-only: `src/collateral/store-sqlite.ts`, `src/collateral/store-postgres.ts`.
  */
+
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  exportBundle,
+  type ImportResult,
+  importBundle,
+  parseBundle,
+} from './bundle.js';
 export {
   type FetchLike,
   HttpClient,
