@@ -8,7 +8,6 @@
  *                      { "name": "kms", "endpoint": "http://…/attestation", "policy": { … } } ] }
  * Paths are relative to the deployments file; an endpoint answers GET with the evidence (raw, hex or base64).
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { decodeEvidenceInput } from '../bytes.js';
