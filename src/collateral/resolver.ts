@@ -10,6 +10,7 @@
  * `verify(bytes, { collateralSource: resolver })` uses it; `resolve()` may also be called directly.
  */
 
+import { backend } from '#crypto';
 import { toHex } from '../bytes.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 import { parsePemCertificates } from '../pki/certificate.js';
@@ -111,6 +112,7 @@ const MEMO_LIMIT = 256;
 
 export class CollateralResolver {
   private readonly memo = new Map<string, unknown>();
+  private readonly needsMemo = new Map<string, CollateralNeeds>();
   private readonly inflight = new Map<string, Promise<CollateralItem>>();
 
   constructor(readonly options: CollateralResolverOptions) {}
@@ -132,9 +134,9 @@ export class CollateralResolver {
     key: string,
     at: Date,
     fetch: (() => Promise<RawItem>) | undefined,
-    extra: { amdChain?: Uint8Array } = {},
+    extra: { amdChain?: Uint8Array; versions?: readonly CollateralItem[] } = {},
   ): Promise<CollateralItem> {
-    const versions = await this.options.store.versions(kind, key);
+    const versions = extra.versions ?? (await this.options.store.versions(kind, key));
     const valid = pickValid(versions, at);
     if (valid !== undefined) {
       this.emit({ type: 'hit', kind, key });
@@ -285,9 +287,22 @@ export class CollateralResolver {
     }
   }
 
+  /** `collateralNeeds`, memoised by the SHA-256 of the evidence (parsing a PCK chain costs more than a store read). */
+  private needsOf(bytes: Uint8Array): CollateralNeeds {
+    const hash = toHex(backend.hash('SHA-256', bytes));
+    let needs = this.needsMemo.get(hash);
+    if (needs === undefined) {
+      needs = collateralNeeds(bytes, this.options.snpProducts);
+      if (this.needsMemo.size >= MEMO_LIMIT)
+        this.needsMemo.delete(this.needsMemo.keys().next().value as string);
+      this.needsMemo.set(hash, needs);
+    }
+    return needs;
+  }
+
   /** The collateral `verify` should use for these evidence bytes at `at` (undefined: none needed). */
   async resolve(bytes: Uint8Array, at: Date): Promise<unknown> {
-    const needs = collateralNeeds(bytes, this.options.snpProducts);
+    const needs = this.needsOf(bytes);
     if (needs.platform === 'dcap') return this.dcap(needs.tee, needs.fmspc, needs.ca, at);
     if (needs.platform === 'snp') return this.snp(needs, at);
     return undefined;

@@ -55,6 +55,10 @@ export interface CollateralStore {
   /** Every version held for a key, newest `notBefore` first. */
   versions(kind: CollateralKind, key: string): Promise<readonly CollateralItem[]>;
   byHash(contentHash: string): Promise<CollateralItem | undefined>;
+  /** Optional: `versions` of several keys in one round trip (the resolver's hot path). */
+  versionsMany?(
+    requests: readonly { readonly kind: CollateralKind; readonly key: string }[],
+  ): Promise<readonly (readonly CollateralItem[])[]>;
   /** Adds a verified item; a second put of the same content hash is a no-op. */
   put(item: CollateralItem): Promise<void>;
   /** Every item, ordered by kind, key, newest first. */
