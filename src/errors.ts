@@ -73,6 +73,31 @@ export const ErrorCode = {
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   NOT_FOUND: 'NOT_FOUND',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+
+  // The attested channel (Noise handshake, transport records, framing).
+  CHANNEL_HANDSHAKE_FAILED: 'CHANNEL_HANDSHAKE_FAILED',
+  CHANNEL_DECRYPT_FAILED: 'CHANNEL_DECRYPT_FAILED',
+  CHANNEL_PROTOCOL: 'CHANNEL_PROTOCOL',
+  CHANNEL_MESSAGE_TOO_LARGE: 'CHANNEL_MESSAGE_TOO_LARGE',
+  CHANNEL_TRUNCATED: 'CHANNEL_TRUNCATED',
+  CHANNEL_CLOSED: 'CHANNEL_CLOSED',
+  CHANNEL_NONCE_EXHAUSTED: 'CHANNEL_NONCE_EXHAUSTED',
+  CHANNEL_EVIDENCE_REJECTED: 'CHANNEL_EVIDENCE_REJECTED',
+  CHANNEL_BINDING_MISMATCH: 'CHANNEL_BINDING_MISMATCH',
+  CHANNEL_TIMEOUT: 'CHANNEL_TIMEOUT',
+
+  // Evidence providers inside the TEE.
+  PROVIDER_UNAVAILABLE: 'PROVIDER_UNAVAILABLE',
+  PROVIDER_FAILED: 'PROVIDER_FAILED',
+  PROVIDER_RACE: 'PROVIDER_RACE',
+
+  // Transparency log and release records.
+  /** An inclusion or consistency proof does not verify. */
+  LOG_PROOF_INVALID: 'LOG_PROOF_INVALID',
+  /** Two signed tree heads of one log cannot both be true (a fork or a rollback). */
+  LOG_INCONSISTENT: 'LOG_INCONSISTENT',
+  /** The log does not contain the record. */
+  LOG_ENTRY_MISSING: 'LOG_ENTRY_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
