@@ -66,6 +66,10 @@ function buildProgram(): Command {
     .option('--max-body <bytes>', 'largest accepted request body', String(1024 * 1024))
     .option('--rate <n>', 'requests per second per client (burst: twice that)', '50')
     .option('--quiet', 'no request logs')
+    .option(
+      '--store <path|url>',
+      'relay this collateral store at GET /v1/collateral (SQLite file or postgres:// URL)',
+    )
     .action(async (options) => {
       await runServeVerifier(options);
     });

@@ -32,8 +32,12 @@ const ITEM_FIELDS = [
   'source',
 ];
 
-export async function exportBundle(store: CollateralStore, now = new Date()): Promise<Uint8Array> {
-  const items = (await store.list()).map((item) => ({
+export async function exportBundle(
+  store: CollateralStore,
+  now = new Date(),
+  select?: readonly CollateralItem[],
+): Promise<Uint8Array> {
+  const items = (select ?? (await store.list())).map((item) => ({
     kind: item.kind,
     key: item.key,
     body: toBase64(item.body),
