@@ -19,7 +19,7 @@ import type { Policy } from '../policy/types.js';
 import { loadPolicy } from '../verify.js';
 import { collateralOptions } from './collateral-cli.js';
 import { type CollateralCliOptions, openCollateral, Progress } from './collateral-config.js';
-import { EXIT, parseTime, readInput } from './io.js';
+import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
 
 export interface WatchCommandOptions extends CollateralCliOptions {
   readonly once?: boolean | undefined;
@@ -77,7 +77,7 @@ export function loadDeployments(file: string, http: HttpClient): DeploymentsFile
     names.add(d.name);
     let policy: Policy | undefined;
     if (typeof d.policy === 'string') {
-      policy = loadPolicy(JSON.parse(new TextDecoder().decode(readInput(resolve(base, d.policy), 'policy'))));
+      policy = loadPolicy(readJsonFile(resolve(base, d.policy), 'policy'));
     } else if (d.policy !== undefined) {
       policy = loadPolicy(d.policy);
     }

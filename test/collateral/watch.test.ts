@@ -214,3 +214,43 @@ describe('veritee watch (CLI)', () => {
     expect(out.code).toBe(lines.some((line) => line.verdict === 'contraindicated') ? 1 : 0);
   });
 });
+
+describe('deployments.json is checked', () => {
+  it('bad files are ARGUMENT_INVALID naming the place, never a crash', async () => {
+    const { loadDeployments } = await import('../../src/cli/watch-command.js');
+    const http = new HttpClient();
+    const write = (name: string, value: unknown): string => {
+      const path = join(tmp, name);
+      writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));
+      return path;
+    };
+    write('broken-policy.json', '{ not json');
+    const cases: [unknown, RegExp][] = [
+      ['{', /not JSON/],
+      [{ deployments: [] }, /non-empty/],
+      [{ deployments: [{ name: 'a' }] }, /exactly one of evidence/],
+      [{ deployments: [{ name: 'a', evidence: 'x', endpoint: 'y' }] }, /exactly one of evidence/],
+      [
+        {
+          deployments: [
+            { name: 'a', evidence: 'x' },
+            { name: 'a', evidence: 'y' },
+          ],
+        },
+        /duplicate name/,
+      ],
+      [{ deployments: [{ name: 'a', evidence: 'x', policy: 'broken-policy.json' }] }, /not valid JSON/],
+      [{ deployments: [{ name: 'a', evidence: 'x', extra: 1 }] }, /unknown member "extra"/],
+      [{ intervalSeconds: 0, deployments: [{ name: 'a', evidence: 'x' }] }, /intervalSeconds/],
+    ];
+    for (const [index, [content, message]] of cases.entries()) {
+      const file = write(`d${index}.json`, content);
+      expect(() => loadDeployments(file, http)).toThrow(message);
+      try {
+        loadDeployments(file, http);
+      } catch (error) {
+        expect((error as { code: string }).code).toBe('ARGUMENT_INVALID');
+      }
+    }
+  });
+});
