@@ -40,6 +40,7 @@ export type {
   VerifiedEvidence,
 } from './result.js';
 export {
+  type CollateralSource,
   detectPlatform,
   isUnusableInput,
   loadPolicy,

@@ -38,6 +38,16 @@ export interface VerifyOptions {
   readonly platforms?: readonly PlatformModule[] | undefined;
   /** Release bundles (JSON) for the policy's `releases` section; untrusted, each is verified. */
   readonly releases?: readonly unknown[] | undefined;
+  /**
+   * Where to get endorsements when `collateral` is not given (e.g. a `CollateralResolver` over a store and
+   * Intel PCS / AMD KDS). Its failures (`COLLATERAL_UNAVAILABLE`, …) become the result's errors.
+   */
+  readonly collateralSource?: CollateralSource | undefined;
+}
+
+/** Supplies the endorsements for evidence bytes at a verification time (undefined: none needed). */
+export interface CollateralSource {
+  resolve(bytes: Uint8Array, at: Date): Promise<unknown>;
 }
 
 /** Policy sections owned by modules that are not platforms: `releases` (measure/releases.ts). */
@@ -118,11 +128,15 @@ export async function verify(
     platform =
       module.platforms.length === 1 ? module.platforms[0]! : (module.platformOf?.(bytes) ?? 'unknown');
     const policy = options.policy ?? DEFAULT_POLICY;
+    const collateral =
+      options.collateral === undefined && options.collateralSource !== undefined
+        ? await options.collateralSource.resolve(bytes, at)
+        : options.collateral;
     const evidence = await module.verifyBytes(bytes, {
       at,
       anchors: options.anchors,
       simulatorRoots: options.simulatorRoots,
-      collateral: options.collateral,
+      collateral,
       policy,
     });
     platform = evidence.platform;

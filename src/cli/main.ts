@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isVeriteeError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { addCollateralCommands, collateralOptions } from './collateral-cli.js';
 import { runConnect } from './connect-command.js';
 import { EXIT } from './io.js';
 import { runLogServe } from './log-command.js';
@@ -11,6 +12,7 @@ import { runReleaseBundle, runReleaseSign, runReleaseSigstore, runReleaseVerify 
 import { runServe } from './serve-command.js';
 import { runServeVerifier } from './serve-verifier-command.js';
 import { runVerify } from './verify-command.js';
+import { addWatchCommand } from './watch-command.js';
 
 function buildProgram(): Command {
   const program = new Command('veritee')
@@ -19,7 +21,7 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  program
+  const verify = program
     .command('verify')
     .description('verify attestation evidence (raw, base64 or hex; platform auto-detected) and appraise it')
     .argument('[file]', 'evidence file, or - for stdin')
@@ -43,12 +45,14 @@ function buildProgram(): Command {
       "release bundle for the policy's releases section (repeatable)",
       collect,
       [],
-    )
-    .action(async (file: string | undefined, options) => {
-      const output = await runVerify(file, options, process.stdout.isTTY === true);
-      process.stdout.write(output.stdout);
-      process.exitCode = output.exitCode;
-    });
+    );
+  collateralOptions(verify).action(async (file: string | undefined, options) => {
+    const output = await runVerify(file, options, process.stdout.isTTY === true);
+    process.stdout.write(output.stdout);
+    process.exitCode = output.exitCode;
+  });
+  addCollateralCommands(program);
+  addWatchCommand(program);
 
   program
     .command('serve-verifier')
@@ -62,6 +66,10 @@ function buildProgram(): Command {
     .option('--max-body <bytes>', 'largest accepted request body', String(1024 * 1024))
     .option('--rate <n>', 'requests per second per client (burst: twice that)', '50')
     .option('--quiet', 'no request logs')
+    .option(
+      '--store <path|url>',
+      'relay this collateral store at GET /v1/collateral (SQLite file or postgres:// URL)',
+    )
     .action(async (options) => {
       await runServeVerifier(options);
     });

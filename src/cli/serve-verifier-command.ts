@@ -1,4 +1,5 @@
 /** `veritee serve-verifier`: the HTTP verification API and the attestation explorer page. */
+import { openStore } from '../collateral/store-open.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 import { startVerifierServer } from '../server/node.js';
 
@@ -9,6 +10,8 @@ export interface ServeVerifierOptions {
   readonly maxBody: string;
   readonly rate: string;
   readonly quiet?: boolean;
+  /** Relay the collateral of this store (SQLite path or postgres:// URL) at GET /v1/collateral. */
+  readonly store?: string;
 }
 
 function positiveInteger(value: string, option: string): number {
@@ -32,6 +35,7 @@ export async function runServeVerifier(options: ServeVerifierOptions): Promise<v
     maxBodyBytes: positiveInteger(options.maxBody, '--max-body'),
     rateLimit: { rate, burst: rate * 2 },
     quiet: options.quiet,
+    collateralStore: options.store === undefined ? undefined : openStore(options.store),
   });
   process.stderr.write(
     `veritee verifier listening on http://${options.host}:${bound}/ (explorer at /, API at /v1/verify; Ctrl-C stops)\n`,

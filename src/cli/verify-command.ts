@@ -10,6 +10,7 @@ import type { AttestationResult } from '../result.js';
 import { isUnusableInput, loadPolicy, verify } from '../verify.js';
 import { VERSION } from '../version.js';
 import { readCollateral } from './collateral.js';
+import { isConfigured, openCollateral, Progress } from './collateral-config.js';
 import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
 import { formatReport } from './report.js';
 
@@ -31,6 +32,12 @@ export interface VerifyCommandOptions {
   readonly expect?: string;
   /** Release bundles for the policy's `releases` section. */
   readonly release?: readonly string[];
+  /** Collateral service and store (see collateral-config.ts). */
+  readonly pcsUrl?: string;
+  readonly kdsUrl?: string;
+  readonly store?: string;
+  readonly offline?: boolean;
+  readonly update?: string;
 }
 
 /** Endorsements from the command line: Intel collateral (--collateral) or AMD files (--vcek/--chain/--crl). */
@@ -111,12 +118,22 @@ export async function runVerify(
       ? undefined
       : parseMeasurementsFile(readJsonFile(options.expect, 'measurements')).platforms;
   const releases = (options.release ?? []).map((path) => readJsonFile(path, 'release bundle'));
-  const verified = await verify(input, {
-    at,
-    policy: loaded?.policy,
-    collateral,
-    releases,
-  });
+  const context =
+    collateral === undefined && isConfigured(options)
+      ? openCollateral(options, new Progress(process.stderr.isTTY === true && options.json !== true))
+      : undefined;
+  let verified: AttestationResult;
+  try {
+    verified = await verify(input, {
+      at,
+      policy: loaded?.policy,
+      collateral,
+      releases,
+      collateralSource: context?.resolver,
+    });
+  } finally {
+    await context?.close();
+  }
   const result =
     expected === undefined ? verified : withChecks(verified, expectedMeasurementChecks(verified, expected));
   const exitCode = exitCodeOf(result);

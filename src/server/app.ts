@@ -9,6 +9,8 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { backend } from '#crypto';
 import { decodeEvidenceInput, toBase64Url, toHex, utf8Encode } from '../bytes.js';
+import { exportBundle } from '../collateral/bundle.js';
+import { type CollateralStore, isCollateralKind } from '../collateral/types.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 import { signEar, toEar } from '../policy/ear.js';
 import type { Policy } from '../policy/types.js';
@@ -39,6 +41,11 @@ export interface VerifierAppOptions {
   readonly clientOf?: (c: Context<ServiceEnv>) => string;
   /** Serves the explorer page and its assets: path → response, or undefined when not found. */
   readonly staticFiles?: (path: string) => Promise<Response | undefined>;
+  /**
+   * Relays verified collateral to clients (browsers): `GET /v1/collateral?kind=…&key=…` answers a
+   * collateral bundle (docs/collateral.md) that the client verifies itself (`importBundle`).
+   */
+  readonly collateralStore?: CollateralStore;
 }
 
 /** Per-request values the logging middleware reports. */
@@ -266,6 +273,31 @@ export function createVerifierApp(options: VerifierAppOptions) {
       return Response.json({ error: first, result, ear }, { status: 422 });
     }
     return Response.json({ result, ear });
+  }
+
+  const store = options.collateralStore;
+  if (store !== undefined) {
+    app.get('/v1/collateral', async (c) => {
+      const kind = c.req.query('kind');
+      const key = c.req.query('key');
+      if (kind !== undefined && !isCollateralKind(kind)) {
+        return errorResponse(new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'unknown collateral kind'));
+      }
+      if (key !== undefined && kind === undefined) {
+        return errorResponse(new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'key needs kind'));
+      }
+      const items =
+        kind === undefined
+          ? await store.list()
+          : key === undefined
+            ? (await store.list()).filter((item) => item.kind === kind)
+            : await store.versions(kind, key);
+      if (items.length === 0)
+        return errorResponse(new VeriteeError(ErrorCode.NOT_FOUND, 'no such collateral'));
+      return new Response(new TextDecoder().decode(await exportBundle(store, new Date(), items)), {
+        headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
+      });
+    });
   }
 
   app.get('/.well-known/jwks.json', (c) => c.json(jwks));

@@ -2,6 +2,7 @@
  * Node runtime for the verifier service: the service key on disk, static explorer files, the socket
  * address for rate limiting, pino logs, and the HTTP listener.
  */
+
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
+import type { CollateralStore } from '../collateral/types.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 import { createVerifierApp, type VerifierAppOptions } from './app.js';
 
@@ -82,6 +84,8 @@ export interface StartOptions {
   readonly quiet?: boolean;
   readonly maxBodyBytes?: number;
   readonly rateLimit?: { rate: number; burst: number };
+  /** Relay this store's verified collateral at GET /v1/collateral. */
+  readonly collateralStore?: CollateralStore;
 }
 
 export async function startVerifierServer(options: StartOptions) {
@@ -96,6 +100,7 @@ export async function startVerifierServer(options: StartOptions) {
       (c.env as { incoming?: { socket?: { remoteAddress?: string } } }).incoming?.socket?.remoteAddress ??
       'unknown',
     staticFiles: staticFilesFrom(EXPLORER_DIR),
+    collateralStore: options.collateralStore,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const instance = serve(
