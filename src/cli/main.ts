@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isVeriteeError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { EXIT } from './io.js';
+import { registerKmsCommands } from './kms-command.js';
 import { runServeVerifier } from './serve-verifier-command.js';
 import { runVerify } from './verify-command.js';
 
@@ -52,6 +53,7 @@ function buildProgram(): Command {
     .action(async (options) => {
       await runServeVerifier(options);
     });
+  registerKmsCommands(program);
   return program;
 }
 

@@ -121,6 +121,8 @@ export interface RecoverReport {
   readonly key: AppKey;
   /** Nodes whose shares were combined. */
   readonly used: readonly string[];
+  /** Every node that returned a share matching its commitment. */
+  readonly valid: readonly string[];
   /** Nodes that failed or returned a bad share, with why. */
   readonly failures: readonly NodeFailure[];
 }
@@ -464,7 +466,7 @@ export class KmsClient {
     checkKeyCheck(secret, this.appId, record.epoch, fromB64u(record.kcv, 'kcv'));
     const key = new AppKey(this.appId, record.epoch, record, secret);
     secret.fill(0);
-    return { key, used, failures };
+    return { key, used, valid: [...good.keys()], failures };
   }
 
   async #openShare(
