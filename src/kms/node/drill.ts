@@ -104,7 +104,7 @@ export async function runDrill(options: DrillOptions): Promise<boolean> {
       new KmsClient({
         appId: APP_ID,
         nodes: urls(),
-        timeoutMs: 5000,
+        timeoutMs: 30_000,
         attest: async (reportData) => {
           await onAttest?.();
           return attester.attest(reportData, image);

@@ -36,7 +36,7 @@ export class NodeProcess {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
-  /** Starts the process and waits for its `listening` line (10 s). */
+  /** Starts the process and waits for its `listening` line (30 s). */
   async start(): Promise<void> {
     const args = [
       CLI_PATH,
@@ -58,7 +58,7 @@ export class NodeProcess {
     });
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(this.#failure('did not start within 10 s')), 10_000);
+      const timer = setTimeout(() => reject(this.#failure('did not start within 30 s')), 30_000);
       child.stdout?.on('data', (chunk: Buffer) => {
         out += chunk.toString('utf8');
         const match = /node ([0-9a-f]{32}) listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out);
