@@ -103,6 +103,10 @@ try {
       ],
     ),
   );
+} catch (error) {
+  for (const node of nodes)
+    console.error(`node ${node.id.slice(0, 8)} running=${node.running}: ${node.stderrTail}`);
+  throw error;
 } finally {
   await Promise.all(nodes.map((node) => node.kill()));
   rmSync(work, { recursive: true, force: true });

@@ -18,7 +18,7 @@ import {
   readObject,
   readString,
 } from './codec.js';
-import { sha256Of, signFor, verifyFor } from './crypto.js';
+import { type DomainSigner, sha256Of, verifyFor } from './crypto.js';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -57,14 +57,14 @@ function hashOf(entry: Omit<AuditEntry, 'hash' | 'sig'>): string {
   return toHex(sha256Of(canonicalBytes(entry as unknown as Json)));
 }
 
-/** Builds the next entry after `previous`, signed with the node's signing seed. */
-export function buildAuditEntry(
+/** Builds the next entry after `previous`, signed by the node. */
+export async function buildAuditEntry(
   previous: { seq: number; hash: string } | undefined,
   node: string,
   event: AuditEvent,
   time: Date,
-  signingSeed: Uint8Array,
-): AuditEntry {
+  sign: DomainSigner,
+): Promise<AuditEntry> {
   const body = {
     seq: (previous?.seq ?? 0) + 1,
     time: time.toISOString(),
@@ -78,7 +78,7 @@ export function buildAuditEntry(
     prev: previous?.hash ?? GENESIS,
   };
   const hash = hashOf(body);
-  return { ...body, hash, sig: b64u(signFor(signingSeed, 'audit', fromHex(hash))) };
+  return { ...body, hash, sig: b64u(await sign('audit', fromHex(hash))) };
 }
 
 const FIELDS = [

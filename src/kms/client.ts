@@ -134,8 +134,10 @@ interface NodeHandle {
 
 function unavailable(url: string, error: unknown): VeriteeError {
   if (error instanceof VeriteeError) return error;
+  const cause = (error as { cause?: { code?: unknown } })?.cause?.code;
   return new VeriteeError(ErrorCode.KMS_NODE_UNAVAILABLE, `node ${url} unreachable`, {
-    details: error instanceof Error ? error.name : undefined,
+    details:
+      error instanceof Error ? `${error.name}${typeof cause === 'string' ? ` ${cause}` : ''}` : undefined,
   });
 }
 
@@ -524,7 +526,9 @@ function failureOf(url: string, error: unknown): NodeFailure {
 }
 
 function summary(failures: readonly NodeFailure[]): string {
-  return failures.map((failure) => `${failure.node}: ${failure.code}`).join('; ');
+  return failures
+    .map((failure) => `${failure.node}: ${failure.code} (${failure.message.slice(-60)})`)
+    .join('; ');
 }
 
 function firstFailure(failures: readonly NodeFailure[], what: string): VeriteeError {

@@ -218,6 +218,14 @@ export function signFor(seed: Uint8Array, purpose: string, body: Uint8Array): Ui
   return ed25519Sign(seed, framed([PROTOCOL, purpose, body]));
 }
 
+/** Signs framed(protocol, purpose, body) with a node's key; Node runtimes pass a node:crypto one. */
+export type DomainSigner = (purpose: string, body: Uint8Array) => Promise<Uint8Array>;
+
+/** A DomainSigner over @noble/curves (browser-safe, slower than node:crypto). */
+export function nobleSigner(seed: Uint8Array): DomainSigner {
+  return async (purpose, body) => signFor(seed, purpose, body);
+}
+
 export function verifyFor(
   publicKey: Uint8Array,
   purpose: string,

@@ -23,13 +23,14 @@ import { VERSION } from '../version.js';
 import { type AuditEvent, buildAuditEntry } from './audit.js';
 import { APP_ID, b64u, fromB64u, parseJsonText, readInt } from './codec.js';
 import {
+  type DomainSigner,
   type HpkeKeyPair,
   hpkeOpen,
   hpkeSeal,
+  nobleSigner,
   randomBytes,
   shareCommitment,
   shareInfo,
-  signFor,
   verifyFor,
 } from './crypto.js';
 import {
@@ -53,12 +54,14 @@ import {
   sealedShareDigest,
   sealedVersionBytes,
 } from './messages.js';
-import type { KmsStore } from './store.js';
+import type { KmsStore, NonceOutcome } from './store.js';
 
 export interface NodeIdentity {
   readonly ref: NodeRef;
   readonly hpke: HpkeKeyPair;
   readonly signingSeed: Uint8Array;
+  /** Fast signer for the node key (node:crypto in the Node runtime). Default: @noble/curves. */
+  readonly signer?: DomainSigner;
 }
 
 /** How the node verifies evidence. Roots are trusted only when given here; nothing is added silently. */
@@ -77,6 +80,14 @@ export interface KmsNodeOptions {
   readonly now?: () => Date;
   /** Nonce lifetime. Default 120 s. */
   readonly nonceTtlMs?: number;
+  /**
+   * Where issued nonces live. `memory` (default): no disk write per nonce; a restart forgets every
+   * outstanding nonce, so requests holding one are refused (fail closed) and the enclave asks again.
+   * `store`: in the database, for several replicas of one node sharing it.
+   */
+  readonly nonces?: 'memory' | 'store';
+  /** Outstanding nonces kept in memory at most (then `RATE_LIMITED`). Default 100,000. */
+  readonly maxNonces?: number;
   /** Largest request body. Default 256 KiB. */
   readonly maxBodyBytes?: number;
   readonly logger?: { info(fields: Record<string, unknown>, message: string): void };
@@ -101,6 +112,7 @@ const HTTP_STATUS: Partial<Record<string, number>> = {
   [ErrorCode.KMS_SEALED_VERSION]: 409,
   [ErrorCode.KMS_EPOCH_RETIRED]: 410,
   [ErrorCode.REQUEST_TOO_LARGE]: 413,
+  [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [ErrorCode.KMS_SHARE_CORRUPT]: 500,
   [ErrorCode.KMS_STORE_FAILED]: 503,
@@ -167,6 +179,52 @@ function measurementSummary(result: AttestationResult): Record<string, string> {
   return out;
 }
 
+interface NonceRegistry {
+  issue(nonce: string, appId: string, expiresAt: number, now: number): Promise<void>;
+  consume(nonce: string, appId: string, now: number): Promise<NonceOutcome>;
+}
+
+/** Nonces in the database (shared by replicas of one node). */
+function storeNonces(store: KmsStore, ttl: number): NonceRegistry {
+  let issued = 0;
+  return {
+    async issue(nonce, appId, expiresAt, now) {
+      if (issued++ % 64 === 0) await store.pruneNonces(now - ttl);
+      await store.addNonce(nonce, appId, expiresAt);
+    },
+    consume: (nonce, appId, now) => store.consumeNonce(nonce, appId, now),
+  };
+}
+
+/** Nonces in memory: single use, expiring; forgotten (so refused) when the process restarts. */
+function memoryNonces(max: number): NonceRegistry {
+  const live = new Map<string, { appId: string; expiresAt: number }>();
+  const spent = new Map<string, number>();
+  const prune = (now: number) => {
+    for (const [nonce, entry] of live) if (entry.expiresAt < now) live.delete(nonce);
+    for (const [nonce, expiresAt] of spent) if (expiresAt < now) spent.delete(nonce);
+  };
+  return {
+    async issue(nonce, appId, expiresAt, now) {
+      if (live.size + spent.size >= max) prune(now);
+      if (live.size + spent.size >= max) {
+        throw new VeriteeError(ErrorCode.RATE_LIMITED, 'too many outstanding nonces; try again later');
+      }
+      live.set(nonce, { appId, expiresAt });
+    },
+    async consume(nonce, appId, now) {
+      if (spent.has(nonce)) return 'used';
+      const entry = live.get(nonce);
+      if (entry === undefined) return 'unknown';
+      if (entry.appId !== appId) return 'other-app';
+      live.delete(nonce);
+      // Remembered as spent until well after it would have expired, so a replay says "reused".
+      spent.set(nonce, entry.expiresAt + 10 * 60_000);
+      return entry.expiresAt <= now ? 'expired' : 'ok';
+    },
+  };
+}
+
 /** Builds a node. */
 export function createKmsNode(options: KmsNodeOptions) {
   const { identity, store } = options;
@@ -174,14 +232,42 @@ export function createKmsNode(options: KmsNodeOptions) {
   const limit = options.maxBodyBytes ?? 256 * 1024;
   const nonceTtl = options.nonceTtlMs ?? 120_000;
   const nodeId = identity.ref.id;
+  const signer = identity.signer ?? nobleSigner(identity.signingSeed);
   const app = new Hono();
 
-  async function audit(event: AuditEvent): Promise<number> {
-    const appended = await store.appendAudit((previous) => {
-      const entry = buildAuditEntry(previous, nodeId, event, now(), identity.signingSeed);
-      return { seq: entry.seq, hash: entry.hash, entry: JSON.stringify(entry) };
+  // Group commit: entries that arrive while a commit is in flight go into the next one together.
+  const pendingAudit: {
+    event: AuditEvent;
+    resolve: (seq: number) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  let flushing = false;
+
+  async function flushAudit(): Promise<void> {
+    flushing = true;
+    while (pendingAudit.length > 0) {
+      const batch = pendingAudit.splice(0, 256);
+      try {
+        const written = await store.appendAudit(
+          batch.map((item) => async (previous) => {
+            const entry = await buildAuditEntry(previous, nodeId, item.event, now(), signer);
+            return { seq: entry.seq, hash: entry.hash, entry: JSON.stringify(entry) };
+          }),
+        );
+        batch.forEach((item, index) => item.resolve(written[index]!.seq));
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+      }
+    }
+    flushing = false;
+  }
+
+  /** Appends an entry; resolves with its sequence number once it is committed. */
+  function audit(event: AuditEvent): Promise<number> {
+    return new Promise((resolve, reject) => {
+      pendingAudit.push({ event, resolve, reject });
+      if (!flushing) void flushAudit();
     });
-    return appended.seq;
   }
 
   async function currentPolicy(appId: string) {
@@ -240,12 +326,15 @@ export function createKmsNode(options: KmsNodeOptions) {
     }
   }
 
-  async function consumeNonce(appId: string, nonces: readonly { node: string; nonce: string }[]) {
-    const mine = nonces.find((entry) => entry.node === nodeId);
+  const nonces =
+    options.nonces === 'store' ? storeNonces(store, nonceTtl) : memoryNonces(options.maxNonces ?? 100_000);
+
+  async function consumeNonce(appId: string, list: readonly { node: string; nonce: string }[]) {
+    const mine = list.find((entry) => entry.node === nodeId);
     if (mine === undefined) {
       throw new VeriteeError(ErrorCode.KMS_NONCE_UNKNOWN, 'the request carries no nonce from this node');
     }
-    const outcome = await store.consumeNonce(mine.nonce, appId, now().getTime());
+    const outcome = await nonces.consume(mine.nonce, appId, now().getTime());
     if (outcome === 'used') throw new VeriteeError(ErrorCode.KMS_NONCE_REUSED, 'nonce already used');
     if (outcome === 'expired') throw new VeriteeError(ErrorCode.KMS_NONCE_EXPIRED, 'nonce expired');
     if (outcome !== 'ok')
@@ -362,8 +451,7 @@ export function createKmsNode(options: KmsNodeOptions) {
       await currentPolicy(appId);
       const nonce = b64u(randomBytes(32));
       const expiresAt = now().getTime() + nonceTtl;
-      await store.pruneNonces(now().getTime() - nonceTtl);
-      await store.addNonce(nonce, appId, expiresAt);
+      await nonces.issue(nonce, appId, expiresAt, now().getTime());
       return Response.json({ node: nodeId, nonce, expiresAt: new Date(expiresAt).toISOString() });
     }),
   );
@@ -563,11 +651,11 @@ export function createKmsNode(options: KmsNodeOptions) {
     }),
   );
 
-  function countersign(version: Countersigned['version']): Countersigned {
+  async function countersign(version: Countersigned['version']): Promise<Countersigned> {
     return {
       version,
       node: nodeId,
-      signature: b64u(signFor(identity.signingSeed, 'sealed countersign', sealedVersionBytes(version))),
+      signature: b64u(await signer('sealed countersign', sealedVersionBytes(version))),
     };
   }
 
@@ -600,6 +688,7 @@ export function createKmsNode(options: KmsNodeOptions) {
           'sealed-state version is not signed by the app key',
         );
       }
+      const countersigned = JSON.stringify(await countersign(version));
       const written = await store.updateSealed(appId, version.name, (current) => {
         const currentVersion =
           current === undefined ? 0 : (JSON.parse(current) as Countersigned).version.version;
@@ -609,7 +698,7 @@ export function createKmsNode(options: KmsNodeOptions) {
             `expected version ${currentVersion + 1}, got ${version.version}`,
           );
         }
-        return JSON.stringify(countersign(version));
+        return countersigned;
       });
       await audit({
         type: 'sealed.countersign',

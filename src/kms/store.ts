@@ -35,6 +35,10 @@ export interface EpochRow {
   readonly retired: boolean;
 }
 
+export type AuditBuilder = (
+  previous: { seq: number; hash: string } | undefined,
+) => { seq: number; hash: string; entry: string } | Promise<{ seq: number; hash: string; entry: string }>;
+
 export type NonceOutcome = 'ok' | 'unknown' | 'used' | 'expired' | 'other-app';
 
 export interface KmsStore {
@@ -54,14 +58,11 @@ export interface KmsStore {
   consumeNonce(nonce: string, appId: string, now: number): Promise<NonceOutcome>;
   /** Deletes nonces that expired before `now` (used or not). */
   pruneNonces(now: number): Promise<void>;
-  /** Appends an audit entry built from the previous head; serialised with every other append. */
-  appendAudit(
-    build: (previous: { seq: number; hash: string } | undefined) => {
-      seq: number;
-      hash: string;
-      entry: string;
-    },
-  ): Promise<{ seq: number; hash: string; entry: string }>;
+  /**
+   * Appends audit entries in one transaction (one commit, one fsync: group commit), each built from the
+   * head before it; serialised with every other append.
+   */
+  appendAudit(builds: readonly AuditBuilder[]): Promise<{ seq: number; hash: string; entry: string }[]>;
   readAudit(from: number, limit: number): Promise<readonly string[]>;
   sealed(appId: string, name: string): Promise<string | undefined>;
   /** Writes the sealed record when `accept(current)` says so, atomically. */
@@ -270,27 +271,25 @@ export class SqlKmsStore implements KmsStore {
     await this.#run('prune nonces', `DELETE FROM ${this.#t.nonce} WHERE expires_at < ?`, [now]);
   }
 
-  async appendAudit(
-    build: (previous: { seq: number; hash: string } | undefined) => {
-      seq: number;
-      hash: string;
-      entry: string;
-    },
-  ) {
+  async appendAudit(builds: readonly AuditBuilder[]) {
     return this.#tx('append audit', async (tx) => {
       if (tx.dialect === 'postgres') {
         await tx.run(`SELECT pg_advisory_xact_lock(hashtext(?))`, [this.#t.audit]);
       }
       const { rows } = await tx.run(`SELECT seq, hash FROM ${this.#t.audit} ORDER BY seq DESC LIMIT 1`);
-      const head =
-        rows[0] === undefined ? undefined : { seq: integer(rows[0].seq), hash: text(rows[0].hash) };
-      const next = build(head);
-      await tx.run(`INSERT INTO ${this.#t.audit} (seq, hash, entry) VALUES (?, ?, ?)`, [
-        next.seq,
-        next.hash,
-        next.entry,
-      ]);
-      return next;
+      let head = rows[0] === undefined ? undefined : { seq: integer(rows[0].seq), hash: text(rows[0].hash) };
+      const written: { seq: number; hash: string; entry: string }[] = [];
+      for (const build of builds) {
+        const next = await build(head);
+        await tx.run(`INSERT INTO ${this.#t.audit} (seq, hash, entry) VALUES (?, ?, ?)`, [
+          next.seq,
+          next.hash,
+          next.entry,
+        ]);
+        written.push(next);
+        head = { seq: next.seq, hash: next.hash };
+      }
+      return written;
     });
   }
 

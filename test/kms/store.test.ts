@@ -109,16 +109,18 @@ for (const [name, open] of backends) {
       const store = await open();
       try {
         await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            store.appendAudit((previous) => {
+          Array.from({ length: 10 }, (_, i) => {
+            const build = (previous: { seq: number; hash: string } | undefined) => {
               const seq = (previous?.seq ?? 0) + 1;
               return {
                 seq,
                 hash: `h${seq}`,
                 entry: JSON.stringify({ seq, prev: previous?.hash ?? null, i }),
               };
-            }),
-          ),
+            };
+            // Batches of two: one transaction each.
+            return store.appendAudit([build, build]);
+          }),
         );
         const entries = (await store.readAudit(1, 100)).map(
           (text) => JSON.parse(text) as { seq: number; prev: string | null },

@@ -28,6 +28,11 @@ export class NodeProcess {
     this.port = options.port ?? 0;
   }
 
+  /** The last lines the process wrote to stderr (for diagnostics). */
+  get stderrTail(): string {
+    return this.#stderr;
+  }
+
   get pid(): number | undefined {
     return this.#child?.pid;
   }
