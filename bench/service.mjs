@@ -23,6 +23,41 @@ export function bodies() {
     contentType: 'application/octet-stream',
     body: readFileSync(join(nitroDir, 'attestation_doc.cose')),
   });
+  // Intel: JSON body with the quote and its collateral (dcap-qvl shape), verification time pinned.
+  for (const [name, id] of [
+    ['SGX (JSON body with collateral)', 'sgx/dcapqvl-sgx-v3-00A067110000-2025-06'],
+    ['TDX (JSON body with collateral)', 'tdx/dcapqvl-tdx-v4-B0C06F000000-2025-06'],
+  ]) {
+    const dir = join(root, 'test', 'vectors', 'dcap', id);
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+    out.push({
+      name,
+      path: '/v1/verify',
+      contentType: 'application/json',
+      body: JSON.stringify({
+        evidence: readFileSync(join(dir, 'quote.bin')).toString('base64'),
+        collateral: JSON.parse(readFileSync(join(dir, 'collateral.json'), 'utf8')),
+        at: expected.verification_time.iso,
+        policy: { tcb: { allowedStatuses: ['UpToDate', 'ConfigurationAndSWHardeningNeeded'] } },
+      }),
+    });
+  }
+  // AMD: JSON body with the report and the VCEK (PEM).
+  const snpDir = join(root, 'test', 'vectors', 'sev-snp', 'trustee-milan-v2');
+  const snp = JSON.parse(readFileSync(join(snpDir, 'expected.json'), 'utf8'));
+  const vcek = readFileSync(join(snpDir, 'vcek.der'))
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
+  out.push({
+    name: 'SEV-SNP (JSON body with VCEK)',
+    path: '/v1/verify',
+    contentType: 'application/json',
+    body: JSON.stringify({
+      evidence: readFileSync(join(snpDir, 'report.bin')).toString('base64'),
+      collateral: { vcek: `-----BEGIN CERTIFICATE-----\n${vcek}\n-----END CERTIFICATE-----\n` },
+      at: snp.verification_time.unix,
+    }),
+  });
   return out;
 }
 

@@ -5,6 +5,12 @@
  */
 import { decodeEvidenceInput, utf8Encode } from './bytes.js';
 import { ErrorCode, VeriteeError } from './errors.js';
+import {
+  appraiseReleases,
+  parseReleasesPolicy,
+  RELEASES_SECTION,
+  type ReleasesPolicy,
+} from './measure/releases.js';
 import type { TrustAnchor } from './pki/chain.js';
 import { PLATFORM_MODULES } from './platforms/registry.js';
 import type { PlatformModule } from './platforms/types.js';
@@ -22,9 +28,22 @@ export interface VerifyOptions {
   readonly collateral?: unknown;
   /** Replace the embedded vendor roots. */
   readonly anchors?: readonly TrustAnchor[] | undefined;
+  /**
+   * Simulator development roots (see `veritee/runtime` `simulatorAnchor`). Evidence that chains to one
+   * verifies with platform `sim` (claims.simulatedPlatform says which format it imitates); a policy
+   * must list `sim` in `platforms` to accept it.
+   */
+  readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
   /** Restrict detection to these modules (a browser bundle that only needs one platform). */
   readonly platforms?: readonly PlatformModule[] | undefined;
+  /** Release bundles (JSON) for the policy's `releases` section; untrusted, each is verified. */
+  readonly releases?: readonly unknown[] | undefined;
 }
+
+/** Policy sections owned by modules that are not platforms: `releases` (measure/releases.ts). */
+const NON_PLATFORM_SECTIONS: ReadonlyMap<string, SectionParser> = new Map([
+  [RELEASES_SECTION, (_name: string, value: unknown) => parseReleasesPolicy(value)],
+]);
 
 /** Finds the platform module for raw evidence bytes, or throws FORMAT_UNKNOWN. */
 export function detectPlatform(
@@ -44,7 +63,7 @@ export function detectPlatform(
 export function policySectionParsers(
   modules: readonly PlatformModule[] = PLATFORM_MODULES,
 ): Map<string, SectionParser> {
-  const parsers = new Map<string, SectionParser>();
+  const parsers = new Map<string, SectionParser>(NON_PLATFORM_SECTIONS);
   for (const module of modules) {
     const parse = module.parsePolicySection;
     if (parse === undefined) continue;
@@ -102,11 +121,14 @@ export async function verify(
     const evidence = await module.verifyBytes(bytes, {
       at,
       anchors: options.anchors,
+      simulatorRoots: options.simulatorRoots,
       collateral: options.collateral,
       policy,
     });
     platform = evidence.platform;
-    return buildResult(evidence, policy, module.appraise?.(evidence, policy));
+    const result = buildResult(evidence, policy, module.appraise?.(evidence, policy));
+    const releases = policy.sections[RELEASES_SECTION] as ReleasesPolicy | undefined;
+    return releases === undefined ? result : await appraiseReleases(result, releases, options.releases ?? []);
   } catch (error) {
     return failedResult(error, at, platform);
   }

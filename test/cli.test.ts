@@ -24,7 +24,8 @@ describe('veritee verify', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('AWS Nitro Enclaves attestation document');
     expect(out.stdout).toContain('AFFIRMING');
-    expect(out.stdout).toContain(`pcr0   ${marlin.expected.parsed.pcrs['0']}`);
+    expect(out.stdout).toContain(`pcr0  ${marlin.expected.parsed.pcrs['0']}`);
+    expect(out.stdout).toContain('all zero: pcr3, pcr5');
     expect(out.stdout).toContain('CN=aws.nitro-enclaves');
   });
 

@@ -16,6 +16,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const evidenceBox = $<HTMLTextAreaElement>('evidence');
 const atBox = $<HTMLInputElement>('at');
 const policyBox = $<HTMLTextAreaElement>('policy');
+const collateralBox = $<HTMLTextAreaElement>('collateral');
 const policyError = $<HTMLParagraphElement>('policy-error');
 const output = $<HTMLElement>('output');
 const useService = $<HTMLInputElement>('use-service');
@@ -23,6 +24,32 @@ const permalink = $<HTMLAnchorElement>('permalink');
 
 /** Raw bytes from a dropped or chosen file, kept apart from the textarea (which holds text). */
 let droppedBytes: Uint8Array | undefined;
+/** A binary (DER) collateral file, e.g. an AMD VCEK. */
+let collateralBytes: Uint8Array | undefined;
+
+/**
+ * Collateral from the page, in the form `verify` and the service both take: Intel collateral as its JSON
+ * object, AMD endorsements as `{vcek}` (PEM text, which may carry the chain, or DER bytes as PEM).
+ */
+function currentCollateral(): unknown {
+  if (collateralBytes !== undefined) return { vcek: derToPem(collateralBytes) };
+  const text = collateralBox.value.trim();
+  if (text === '') return undefined;
+  if (text.startsWith('{')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new Error('The collateral is not valid JSON.');
+    }
+  }
+  if (text.includes('-----BEGIN')) return { vcek: text };
+  throw new Error('Collateral must be Intel collateral JSON or a PEM certificate (AMD VCEK/VLEK).');
+}
+
+function derToPem(der: Uint8Array): string {
+  const body = toBase64(der).replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -66,11 +93,17 @@ async function verifyWithService(
   evidence: Uint8Array,
   at: Date | undefined,
   policyJson: unknown,
+  collateral: unknown,
 ): Promise<AttestationResult> {
   const response = await fetch('/v1/verify', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ evidence: toBase64(evidence), at: at?.toISOString(), policy: policyJson }),
+    body: JSON.stringify({
+      evidence: toBase64(evidence),
+      at: at?.toISOString(),
+      policy: policyJson,
+      collateral,
+    }),
   });
   const body = (await response.json()) as {
     result?: AttestationResult;
@@ -213,20 +246,36 @@ interface Window_ {
 
 function timelineWindows(result: AttestationResult): Window_[] {
   const out: Window_[] = [];
-  const certificates = result.claims.certificates;
-  if (Array.isArray(certificates)) {
-    for (const cert of certificates as { subject: string; notBefore: string; notAfter: string }[]) {
-      const cn = /CN=([^,]+)/.exec(cert.subject)?.[1] ?? cert.subject;
-      out.push({ label: cn, from: Date.parse(cert.notBefore), to: Date.parse(cert.notAfter) });
+  const claims = result.claims as Record<string, unknown>;
+  const add = (label: string, from: string | undefined, to: string | undefined) => {
+    if (from !== undefined && to !== undefined)
+      out.push({ label, from: Date.parse(from), to: Date.parse(to) });
+  };
+  // Nitro: the whole chain, leaf first.
+  if (Array.isArray(claims.certificates)) {
+    for (const cert of claims.certificates as { subject: string; notBefore: string; notAfter: string }[]) {
+      add(/CN=([^,]+)/.exec(cert.subject)?.[1] ?? cert.subject, cert.notBefore, cert.notAfter);
     }
   }
-  const collateral = result.claims.collateral;
-  if (Array.isArray(collateral)) {
-    for (const item of collateral as { name: string; issueDate?: string; nextUpdate?: string }[]) {
-      if (item.issueDate && item.nextUpdate)
-        out.push({ label: item.name, from: Date.parse(item.issueDate), to: Date.parse(item.nextUpdate) });
-    }
+  // Intel: the PCK certificate and each piece of collateral.
+  const pck = claims.pckCertificate as { notBefore?: string; notAfter?: string } | undefined;
+  if (pck) add('PCK certificate', pck.notBefore, pck.notAfter);
+  const collateral = claims.collateral as
+    | Record<string, { issueDate?: string; thisUpdate?: string; nextUpdate?: string }>
+    | undefined;
+  if (collateral && !Array.isArray(collateral)) {
+    const names: Record<string, string> = {
+      tcbInfo: 'TCB Info',
+      qeIdentity: 'QE Identity',
+      pckCrl: 'PCK CRL',
+      rootCaCrl: 'Root CA CRL',
+    };
+    for (const [key, item] of Object.entries(collateral))
+      add(names[key] ?? key, item.issueDate ?? item.thisUpdate, item.nextUpdate);
   }
+  // AMD: the VCEK or VLEK.
+  const vek = claims.endorsementKey as { kind?: string; notBefore?: string; notAfter?: string } | undefined;
+  if (vek) add(String(vek.kind ?? 'endorsement key').toUpperCase(), vek.notBefore, vek.notAfter);
   return out;
 }
 
@@ -327,9 +376,10 @@ async function run(): Promise<void> {
     evidence = evidenceBytes();
     const at = parseAt(atBox.value);
     const { policy, json } = currentPolicy();
+    const collateral = currentCollateral();
     const result = useService.checked
-      ? await verifyWithService(evidence, at, json)
-      : await verify(evidence, { at, policy });
+      ? await verifyWithService(evidence, at, json, collateral)
+      : await verify(evidence, { at, policy, collateral });
     if (ticket === running) render(result);
   } catch (error) {
     if (ticket !== running) return;
@@ -377,6 +427,20 @@ evidenceBox.addEventListener('input', () => {
   runSoon();
 });
 atBox.addEventListener('input', runSoon);
+collateralBox.addEventListener('input', () => {
+  collateralBytes = undefined;
+  runSoon();
+});
+$<HTMLInputElement>('collateral-file').addEventListener('change', async (event) => {
+  const file = (event.target as HTMLInputElement).files?.[0];
+  if (file === undefined) return;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const text = new TextDecoder().decode(bytes);
+  const isText = text.trimStart().startsWith('{') || text.includes('-----BEGIN');
+  collateralBytes = isText ? undefined : bytes;
+  collateralBox.value = isText ? text : `(${file.name}: ${bytes.length} bytes, DER)`;
+  void run();
+});
 policyBox.addEventListener('input', runSoon);
 useService.addEventListener('change', () => void run());
 $('verify').addEventListener('click', () => void run());

@@ -3,8 +3,13 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isVeriteeError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { runConnect } from './connect-command.js';
 import { EXIT } from './io.js';
 import { registerKmsCommands } from './kms-command.js';
+import { runLogServe } from './log-command.js';
+import { runMeasureEif, runMeasureRtmr } from './measure-command.js';
+import { runReleaseBundle, runReleaseSign, runReleaseSigstore, runReleaseVerify } from './release-command.js';
+import { runServe } from './serve-command.js';
 import { runServeVerifier } from './serve-verifier-command.js';
 import { runVerify } from './verify-command.js';
 
@@ -33,11 +38,19 @@ function buildProgram(): Command {
     .option('--vcek <file>', 'SEV-SNP: VCEK or VLEK certificate (DER or PEM; PEM may carry the chain)')
     .option('--chain <file>', 'SEV-SNP: ASK or ASVK, optionally with the ARK (PEM or DER)')
     .option('--crl <file>', 'SEV-SNP: AMD CRL (DER or PEM)')
+    .option('--expect <file>', 'measurements.json: the evidence must show these values for its platform')
+    .option(
+      '--release <bundle>',
+      "release bundle for the policy's releases section (repeatable)",
+      collect,
+      [],
+    )
     .action(async (file: string | undefined, options) => {
       const output = await runVerify(file, options, process.stdout.isTTY === true);
       process.stdout.write(output.stdout);
       process.exitCode = output.exitCode;
     });
+
   program
     .command('serve-verifier')
     .description('serve the verification API (POST /v1/verify) and the attestation explorer page')
@@ -53,8 +66,142 @@ function buildProgram(): Command {
     .action(async (options) => {
       await runServeVerifier(options);
     });
+
+  program
+    .command('serve')
+    .description('serve an app module inside the TEE: fresh evidence, the attested channel, signed responses')
+    .argument(
+      '[app]',
+      'ES module whose default export handles one request (Uint8Array → Uint8Array | string)',
+    )
+    .option('--port <n>', 'TCP port for HTTP and the WebSocket channel (0 picks a free one)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--provider <name>', 'evidence provider: auto, tsm, dstack, gramine, nitro, sim (default auto)')
+    .option('--sim-dir <dir>', 'simulator root directory (default $XDG_CONFIG_HOME/veritee/sim)')
+    .action(async (app: string | undefined, options) => {
+      const server = await runServe(app, options);
+      const stop = () => void server.close().then(() => process.exit(EXIT.accepted));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program
+    .command('connect')
+    .description(
+      'verify an enclave, open the attested channel, send one message and print the verified reply',
+    )
+    .argument('[url]', 'http(s)://host:port, ws(s)://host:port/channel or tcp://host:port')
+    .option('--send <text>', 'the message to send')
+    .option('--policy <file>', 'appraisal policy (JSON)')
+    .option('--trust-sim', "trust this installation's simulator root and accept platform sim")
+    .option('--sim-dir <dir>', 'simulator root directory (default $XDG_CONFIG_HOME/veritee/sim)')
+    .option('--sim-root <pem>', 'simulator root certificate file (instead of --sim-dir)')
+    .option('--timeout <ms>', 'handshake timeout in milliseconds (default 30000)')
+    .option('--json', 'print {accepted, reply, result} as JSON')
+    .action(async (url: string | undefined, options) => {
+      const output = await runConnect(url, options);
+      process.stderr.write(output.stderr);
+      process.stdout.write(output.stdout);
+      process.exitCode = output.exitCode;
+    });
+  addMeasureCommands(program);
   registerKmsCommands(program);
   return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function print(output: { stdout: string; exitCode: number }): void {
+  process.stdout.write(output.stdout);
+  process.exitCode = output.exitCode;
+}
+
+/** `measure`, `release` and `log` (docs/measure.md). */
+function addMeasureCommands(program: Command): void {
+  const measure = program
+    .command('measure')
+    .description('compute the measurements a build or a boot produces');
+  measure
+    .command('eif')
+    .description('PCR0, PCR1, PCR2 (and PCR8 if signed) of an AWS Nitro Enclave image file')
+    .argument('<file>', 'the .eif file')
+    .option('--json', 'print JSON')
+    .action((file: string, options) => print(runMeasureEif(file, options)));
+  measure
+    .command('rtmr')
+    .description('replay a TDX event log (CCEL binary or dstack JSON) into RTMR0-3; compare with a quote')
+    .requiredOption('--event-log <file>', 'the event log')
+    .option(
+      '--quote <file>',
+      'TDX quote (raw, hex or base64): exit 0 on match, 1 naming the first diverging event',
+    )
+    .option('--json', 'print JSON')
+    .action((options) => print(runMeasureRtmr(options)));
+
+  const release = program
+    .command('release')
+    .description('signed release records (in-toto Statement in DSSE)');
+  release
+    .command('sign')
+    .description('sign a release record; prints the DSSE envelope')
+    .requiredOption('--key <jwk>', 'private JWK (Ed25519 or EC P-256)')
+    .requiredOption('--repository <url>', 'source repository, e.g. https://github.com/org/app')
+    .requiredOption('--commit <sha>', 'commit id (40 or 64 hex)')
+    .requiredOption('--measurements <file>', 'measurements.json')
+    .option('--recipe <file>', 'build recipe file (its SHA-256 is recorded)')
+    .option('--recipe-digest <hex>', 'SHA-256 of the build recipe')
+    .option('--recipe-uri <uri>', 'where the build recipe lives')
+    .action(async (options) => print(await runReleaseSign(options)));
+  release
+    .command('verify')
+    .description('verify a release record or bundle: exit 0 verified, 1 refused, 2 unusable input')
+    .argument('<file>', 'DSSE envelope or release bundle (JSON)')
+    .option('--signer <jwk>', 'trusted signer public JWK (repeatable)', collect, [])
+    .option('--repository <url>', 'required repository')
+    .option('--log-key <jwk>', "the log's public JWK (bundles)")
+    .option('--log-origin <name>', "the log's origin (bundles)")
+    .option('--json', 'print JSON')
+    .action(async (file: string, options) => print(await runReleaseVerify(file, options)));
+  release
+    .command('bundle')
+    .description('prove a release record in a transparency log; prints the bundle for verify --release')
+    .argument('<file>', 'DSSE envelope (JSON)')
+    .requiredOption('--log <url>', 'log base URL')
+    .requiredOption('--log-key <jwk>', "the log's public JWK")
+    .requiredOption('--log-origin <name>', "the log's origin")
+    .option('--submit', 'submit the record first')
+    .option('--trusted <file>', 'a tree head trusted earlier: the log must be consistent with it')
+    .action(async (file: string, options) => print(await runReleaseBundle(file, options)));
+
+  release
+    .command('sigstore')
+    .description('verify a Sigstore bundle offline against a trusted root; print its in-toto subjects')
+    .argument('<bundle>', 'Sigstore bundle (JSON)')
+    .requiredOption('--trusted-root <file>', 'Sigstore trusted root (JSON)')
+    .option('--identity <san>', 'expected certificate SAN (keyless), e.g. a GitHub workflow URL with its ref')
+    .option('--issuer <url>', 'expected OIDC issuer (keyless)')
+    .option('--key <hint=pem>', 'trusted public key for a managed-key bundle (repeatable)', collect, [])
+    .option('--json', 'print JSON')
+    .action(async (file: string, options) => print(await runReleaseSigstore(file, options)));
+
+  program
+    .command('log')
+    .description('the release transparency log')
+    .command('serve')
+    .description('serve the log over HTTP (SQLite storage)')
+    .requiredOption('--db <file>', 'SQLite database file')
+    .requiredOption('--key <jwk>', 'private JWK that signs tree heads')
+    .requiredOption('--origin <name>', "the log's name, signed into every tree head")
+    .option('--port <n>', 'TCP port (0 picks a free one)', '8081')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .action(async (options) => {
+      const running = await runLogServe(options);
+      process.stdout.write(
+        `transparency log ${options.origin} on port ${running.port} (key ${running.keyid})\n`,
+      );
+    });
 }
 
 async function main(argv: readonly string[]): Promise<void> {

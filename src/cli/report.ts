@@ -44,8 +44,13 @@ export function formatReport(result: AttestationResult, color: boolean): string 
   const measurements = Object.entries(result.measurements);
   if (measurements.length > 0) {
     lines.push('measurements');
-    const width = Math.max(...measurements.map(([name]) => name.length));
-    for (const [name, value] of measurements) lines.push(`  ${name.padEnd(width)}  ${value}`);
+    // All-zero registers (unused PCRs, empty RTMRs) are folded into one line; --json lists every one.
+    const isZero = (value: string) => /^0+$/.test(value);
+    const shown = measurements.filter(([, value]) => !isZero(value));
+    const width = Math.max(0, ...shown.map(([name]) => name.length));
+    for (const [name, value] of shown) lines.push(`  ${name.padEnd(width)}  ${value}`);
+    const zero = measurements.filter(([, value]) => isZero(value)).map(([name]) => name);
+    if (zero.length > 0) lines.push(`  all zero: ${zero.join(', ')}`);
   }
   for (const [label, value] of [
     ['report data', result.reportData],

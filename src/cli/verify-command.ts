@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { backend } from '#crypto';
 import { toHex } from '../bytes.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
+import { expectedMeasurementChecks, parseMeasurementsFile, withChecks } from '../measure/measurements.js';
 import { signEar, toEar } from '../policy/ear.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
@@ -26,9 +27,12 @@ export interface VerifyCommandOptions {
   readonly vcek?: string;
   readonly chain?: string;
   readonly crl?: string;
+  /** measurements.json: the evidence must show these values for its platform. */
+  readonly expect?: string;
+  /** Release bundles for the policy's `releases` section. */
+  readonly release?: readonly string[];
 }
 
-/** Collateral files named on the command line (only SEV-SNP takes any), or undefined. */
 /** Endorsements from the command line: Intel collateral (--collateral) or AMD files (--vcek/--chain/--crl). */
 function collateralOf(options: VerifyCommandOptions): unknown {
   const amd = options.vcek !== undefined || options.chain !== undefined || options.crl !== undefined;
@@ -65,7 +69,7 @@ function exitCodeOf(result: AttestationResult): number {
   return result.verdict === 'contraindicated' ? EXIT.rejected : EXIT.accepted;
 }
 
-function loadPolicyFile(path: string): { policy: Policy; id: string } {
+export function loadPolicyFile(path: string): { policy: Policy; id: string } {
   const bytes = readInput(path, 'policy');
   let json: unknown;
   try {
@@ -101,7 +105,20 @@ export async function runVerify(
   const input = readInput(options.demo ? DEMO.path : file!, 'evidence');
   const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
   const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
-  const result = await verify(input, { at, policy: loaded?.policy, collateral: collateralOf(options) });
+  const collateral = collateralOf(options);
+  const expected =
+    options.expect === undefined
+      ? undefined
+      : parseMeasurementsFile(readJsonFile(options.expect, 'measurements')).platforms;
+  const releases = (options.release ?? []).map((path) => readJsonFile(path, 'release bundle'));
+  const verified = await verify(input, {
+    at,
+    policy: loaded?.policy,
+    collateral,
+    releases,
+  });
+  const result =
+    expected === undefined ? verified : withChecks(verified, expectedMeasurementChecks(verified, expected));
   const exitCode = exitCodeOf(result);
   if (options.ear) {
     const claims = toEar(result, {

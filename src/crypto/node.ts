@@ -1,8 +1,13 @@
 /** node:crypto implementation of the crypto interface (server side; 7–35× faster than pure JS here). */
 import {
+  createCipheriv,
+  createDecipheriv,
   createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
   type KeyObject,
   type JsonWebKey as NodeJsonWebKey,
   constants as nodeConstants,
@@ -10,13 +15,69 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
-import type { CryptoBackend, HashName, PublicKey, SignatureScheme } from './types.js';
+import type {
+  AeadName,
+  ChannelHashName,
+  CryptoBackend,
+  HashName,
+  PublicKey,
+  SignatureScheme,
+} from './types.js';
 
 interface NodePublicKey extends PublicKey {
   readonly keyObject: KeyObject;
 }
 
 const NODE_HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+const NODE_CHANNEL_HASH: Record<ChannelHashName, string> = { 'SHA-256': 'sha256', BLAKE2b: 'blake2b512' };
+// Typed as GCM for the overloads; ChaCha20-Poly1305 takes the same options (authTagLength, setAAD).
+const NODE_AEAD: Record<AeadName, 'aes-256-gcm'> = {
+  'chacha20-poly1305': 'chacha20-poly1305' as 'aes-256-gcm',
+  'aes-256-gcm': 'aes-256-gcm',
+};
+// RFC 8410 DER prefix of a PKCS #8 PrivateKeyInfo for a raw X25519 key.
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const TAG_LENGTH = 16;
+
+// Importing a key costs 3–20× a scalar multiplication in OpenSSL 3, so imported and generated X25519
+// keys are remembered per key array (the handshake reuses the same arrays for its three DH steps).
+const privateKeyObjects = new WeakMap<Uint8Array, KeyObject>();
+const publicKeyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+function x25519PrivateKeyObject(privateKey: Uint8Array): KeyObject {
+  const cached = privateKeyObjects.get(privateKey);
+  if (cached !== undefined) return cached;
+  if (privateKey.length !== 32) throw new Error('X25519 private key must be 32 bytes');
+  const keyObject = createPrivateKey({
+    key: Buffer.concat([X25519_PKCS8_PREFIX, privateKey]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  privateKeyObjects.set(privateKey, keyObject);
+  return keyObject;
+}
+
+function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
+  const cached = publicKeyObjects.get(publicKey);
+  if (cached !== undefined) return cached;
+  if (publicKey.length !== 32) throw new Error('X25519 public key must be 32 bytes');
+  // JWK import is ~1.7× faster than SPKI DER in Node 20.
+  const keyObject = createPublicKey({
+    key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(publicKey).toString('base64url') },
+    format: 'jwk',
+  });
+  publicKeyObjects.set(publicKey, keyObject);
+  return keyObject;
+}
+
+function rawX25519Public(keyObject: KeyObject): Uint8Array {
+  return new Uint8Array(Buffer.from(keyObject.export({ format: 'jwk' }).x ?? '', 'base64url'));
+}
+
+function rawX25519Private(keyObject: KeyObject): Uint8Array {
+  return new Uint8Array(Buffer.from(keyObject.export({ format: 'jwk' }).d ?? '', 'base64url'));
+}
+
 const NODE_CURVE: Record<string, 'P-256' | 'P-384' | 'P-521'> = {
   prime256v1: 'P-256',
   secp384r1: 'P-384',
@@ -62,6 +123,11 @@ export const backend: CryptoBackend = {
   hash(name, data) {
     return new Uint8Array(createHash(NODE_HASH[name]).update(data).digest());
   },
+  hashParts(name, parts) {
+    const hasher = createHash(NODE_HASH[name]);
+    for (const part of parts) hasher.update(part);
+    return new Uint8Array(hasher.digest());
+  },
   importSpki(spki) {
     const copy = spki.slice();
     return describe(createPublicKey({ key: Buffer.from(copy), format: 'der', type: 'spki' }), copy);
@@ -100,6 +166,58 @@ export const backend: CryptoBackend = {
   },
   randomBytes(length) {
     return new Uint8Array(nodeRandomBytes(length));
+  },
+  channelHash(name, data) {
+    return new Uint8Array(createHash(NODE_CHANNEL_HASH[name]).update(data).digest());
+  },
+  hmac(name, key, data) {
+    return new Uint8Array(createHmac(NODE_CHANNEL_HASH[name], key).update(data).digest());
+  },
+  x25519Generate() {
+    const pair = generateKeyPairSync('x25519');
+    const privateKey = rawX25519Private(pair.privateKey);
+    const publicKey = rawX25519Public(pair.publicKey);
+    privateKeyObjects.set(privateKey, pair.privateKey);
+    publicKeyObjects.set(publicKey, pair.publicKey);
+    return { privateKey, publicKey };
+  },
+  x25519PublicKey(privateKey) {
+    return rawX25519Public(createPublicKey(x25519PrivateKeyObject(privateKey)));
+  },
+  x25519(privateKey, publicKey) {
+    // OpenSSL refuses an all-zero shared secret (a low-order point), as RFC 7748 §6.1 allows.
+    return new Uint8Array(
+      diffieHellman({
+        privateKey: x25519PrivateKeyObject(privateKey),
+        publicKey: x25519PublicKeyObject(publicKey),
+      }),
+    );
+  },
+  aeadSeal(name, key, nonce, ad, plaintext) {
+    const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const cipher = createCipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
+    cipher.setAAD(ad, { plaintextLength: length });
+    const out: Buffer[] = parts.map((part) => cipher.update(part));
+    out.push(cipher.final(), cipher.getAuthTag());
+    const sealed = Buffer.concat(out, length + TAG_LENGTH);
+    return new Uint8Array(sealed.buffer, sealed.byteOffset, sealed.length);
+  },
+  aeadOpen(name, key, nonce, ad, ciphertext) {
+    if (ciphertext.length < TAG_LENGTH) return undefined;
+    const bodyLength = ciphertext.length - TAG_LENGTH;
+    const decipher = createDecipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
+    decipher.setAAD(ad, { plaintextLength: bodyLength });
+    decipher.setAuthTag(ciphertext.subarray(bodyLength));
+    const body = decipher.update(ciphertext.subarray(0, bodyLength));
+    try {
+      const rest = decipher.final();
+      if (rest.length === 0) return new Uint8Array(body.buffer, body.byteOffset, body.length);
+      return new Uint8Array(Buffer.concat([body, rest]));
+    } catch {
+      return undefined;
+    }
   },
 };
 

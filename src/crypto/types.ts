@@ -6,6 +6,18 @@
 
 export type HashName = 'SHA-256' | 'SHA-384' | 'SHA-512';
 
+/** Hashes the Noise channel uses (BLAKE2b is BLAKE2b-512, unkeyed). */
+export type ChannelHashName = 'SHA-256' | 'BLAKE2b';
+
+/** AEADs the Noise channel uses: 32-byte key, 12-byte nonce, 16-byte tag appended to the ciphertext. */
+export type AeadName = 'chacha20-poly1305' | 'aes-256-gcm';
+
+/** Raw X25519 key pair (RFC 7748): 32-byte private scalar and 32-byte public u-coordinate. */
+export interface X25519KeyPair {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
 export type SignatureScheme =
   | { readonly kind: 'ecdsa'; readonly hash: HashName; readonly encoding: 'der' | 'p1363' }
   | { readonly kind: 'rsa-pss'; readonly hash: HashName; readonly saltLength: number }
@@ -25,6 +37,8 @@ export interface PublicKey {
 export interface CryptoBackend {
   readonly name: string;
   hash(name: HashName, data: Uint8Array): Uint8Array;
+  /** Hash of the concatenation of `parts`, without building the concatenation (large images). */
+  hashParts(name: HashName, parts: readonly Uint8Array[]): Uint8Array;
   /** Imports a DER SubjectPublicKeyInfo; throws on malformed or unsupported keys. */
   importSpki(spki: Uint8Array): PublicKey;
   /** Imports an uncompressed EC point (0x04 ‖ x ‖ y) on the named curve. */
@@ -36,4 +50,34 @@ export interface CryptoBackend {
   /** Signs with a private JWK: ECDSA (P1363 r‖s) or Ed25519. */
   sign(privateJwk: JsonWebKey, scheme: SignatureScheme, data: Uint8Array): Promise<Uint8Array>;
   randomBytes(length: number): Uint8Array;
+
+  /** BLAKE2b-512 or SHA-256 of `data` (the hashes the Noise channel may use). */
+  channelHash(name: ChannelHashName, data: Uint8Array): Uint8Array;
+  /** HMAC (RFC 2104) with a channel hash. */
+  hmac(name: ChannelHashName, key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** A fresh random X25519 key pair. */
+  x25519Generate(): X25519KeyPair;
+  /** The public key of a raw 32-byte private key. */
+  x25519PublicKey(privateKey: Uint8Array): Uint8Array;
+  /** X25519(privateKey, publicKey); throws when the result is all zeros (a low-order public key). */
+  x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  /**
+   * AEAD encryption: returns ciphertext ‖ 16-byte tag. The plaintext may be given in parts (encrypted as
+   * their concatenation), so a caller can prepend a header without copying the body.
+   */
+  aeadSeal(
+    name: AeadName,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    plaintext: Uint8Array | readonly Uint8Array[],
+  ): Uint8Array;
+  /** AEAD decryption of ciphertext ‖ tag; returns undefined when authentication fails (never throws for that). */
+  aeadOpen(
+    name: AeadName,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+  ): Uint8Array | undefined;
 }

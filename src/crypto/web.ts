@@ -3,13 +3,24 @@
  * Ed25519 (synchronous, audited), WebCrypto for RSA (which noble does not provide).
  */
 
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { gcm } from '@noble/ciphers/aes.js';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { blake2b } from '@noble/hashes/blake2.js';
+import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { ECParameters } from '@peculiar/asn1-ecc';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import type { CryptoBackend, HashName, PublicKey, SignatureScheme } from './types.js';
+import type {
+  AeadName,
+  ChannelHashName,
+  CryptoBackend,
+  HashName,
+  PublicKey,
+  SignatureScheme,
+} from './types.js';
 
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 const OID_RSA = '1.2.840.113549.1.1.1';
@@ -29,6 +40,17 @@ interface WebPublicKey extends PublicKey {
 }
 
 const HASHES = { 'SHA-256': sha256, 'SHA-384': sha384, 'SHA-512': sha512 } as const;
+const CHANNEL_HASHES = { 'SHA-256': sha256, BLAKE2b: (data: Uint8Array) => blake2b(data) } as const;
+const CHANNEL_HMAC_HASHES = { 'SHA-256': sha256, BLAKE2b: blake2b } as const;
+
+function aeadOf(name: AeadName, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array) {
+  return name === 'chacha20-poly1305' ? chacha20poly1305(key, nonce, ad) : gcm(key, nonce, ad);
+}
+
+function channelHashOf(name: ChannelHashName, data: Uint8Array): Uint8Array {
+  return CHANNEL_HASHES[name](data);
+}
+
 const CURVES = { 'P-256': p256, 'P-384': p384, 'P-521': p521 } as const;
 
 function hashOf(name: HashName, data: Uint8Array): Uint8Array {
@@ -145,6 +167,11 @@ async function verifyWeb(
 export const backend: CryptoBackend = {
   name: 'noble+webcrypto',
   hash: hashOf,
+  hashParts(name, parts) {
+    const hasher = HASHES[name].create();
+    for (const part of parts) hasher.update(part);
+    return hasher.digest();
+  },
   importSpki: parseSpki,
   importEcPoint(curve, point) {
     CURVES[curve].Point.fromBytes(point).assertValidity();
@@ -195,8 +222,37 @@ export const backend: CryptoBackend = {
   },
   randomBytes(length) {
     const out = new Uint8Array(length);
-    globalThis.crypto.getRandomValues(out);
+    // getRandomValues fills at most 65536 bytes per call (WebCrypto's quota).
+    for (let offset = 0; offset < length; offset += 65536) {
+      globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(offset + 65536, length)));
+    }
     return out;
+  },
+  channelHash: channelHashOf,
+  hmac(name, key, data) {
+    return hmac(CHANNEL_HMAC_HASHES[name], key, data);
+  },
+  x25519Generate() {
+    const privateKey = x25519.utils.randomSecretKey();
+    return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+  },
+  x25519PublicKey(privateKey) {
+    return x25519.getPublicKey(privateKey);
+  },
+  x25519(privateKey, publicKey) {
+    // noble refuses an all-zero shared secret (a low-order point), as RFC 7748 §6.1 allows.
+    return x25519.getSharedSecret(privateKey, publicKey);
+  },
+  aeadSeal(name, key, nonce, ad, plaintext) {
+    const whole = plaintext instanceof Uint8Array ? plaintext : concat(...plaintext);
+    return aeadOf(name, key, nonce, ad).encrypt(whole);
+  },
+  aeadOpen(name, key, nonce, ad, ciphertext) {
+    try {
+      return aeadOf(name, key, nonce, ad).decrypt(ciphertext);
+    } catch {
+      return undefined;
+    }
   },
 };
 

@@ -254,7 +254,7 @@ export function createKmsNode(options: KmsNodeOptions) {
             return { seq: entry.seq, hash: entry.hash, entry: JSON.stringify(entry) };
           }),
         );
-        batch.forEach((item, index) => item.resolve(written[index]!.seq));
+        for (const [index, item] of batch.entries()) item.resolve(written[index]!.seq);
       } catch (error) {
         for (const item of batch) item.reject(error);
       }

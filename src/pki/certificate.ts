@@ -249,7 +249,7 @@ function parseKeyUsage(extension: Extension | undefined, path: string): Certific
   };
 }
 
-function parseCertificateUncached(der: Uint8Array, path: string): Certificate {
+function parseCertificateUncached(der: Uint8Array, fingerprint: string, path: string): Certificate {
   const top = sequence(parseDer(der, path), path);
   if (top.length !== 3)
     throw new VeriteeError(ErrorCode.CERT_MALFORMED, 'certificate must have 3 parts', { path });
@@ -292,7 +292,7 @@ function parseCertificateUncached(der: Uint8Array, path: string): Certificate {
   const basic = parseBasicConstraints(extensions.get(Oid.basicConstraints), `${path}/basicConstraints`);
   return {
     der,
-    fingerprint: toHex(backend.hash('SHA-256', der)),
+    fingerprint,
     version,
     serialNumber,
     subject: formatName(subjectElement, `${path}/subject`),
@@ -324,16 +324,17 @@ const publicKeyCache = new WeakMap<Certificate, PublicKey>();
  * SIG_ALGORITHM_UNSUPPORTED for unknown algorithms), naming `path`.
  */
 export function parseCertificate(input: Uint8Array, path = 'certificate'): Certificate {
-  const der = input.slice();
-  const key = toHex(backend.hash('SHA-256', der));
+  const key = toHex(backend.hash('SHA-256', input));
   const cached = certCache.get(key);
   if (cached !== undefined) return cached;
+  // Copied before parsing, so later changes to the caller's buffer cannot reach the parsed value.
+  const der = input.slice();
   const parsed = wrapErrors(
     ErrorCode.CERT_MALFORMED,
     'malformed certificate',
     () => {
       try {
-        return parseCertificateUncached(der, path);
+        return parseCertificateUncached(der, key, path);
       } catch (error) {
         if (error instanceof VeriteeError && error.code.startsWith('PARSE_')) {
           throw new VeriteeError(ErrorCode.CERT_MALFORMED, `malformed certificate: ${error.shortMessage}`, {

@@ -12,6 +12,22 @@ export interface TrustAnchor {
   /** Human name, e.g. `AWS Nitro Enclaves Root G1`. */
   readonly name: string;
   readonly certificate: Certificate;
+  /**
+   * `vendor` (the default) for real hardware roots; `simulator` for a veritee development root. A chain
+   * that ends at a simulator anchor yields evidence whose platform is `sim`, never the real platform.
+   */
+  readonly kind?: 'vendor' | 'simulator';
+}
+
+/** The organisation every veritee simulator root carries in its subject. */
+export const SIMULATOR_ORGANIZATION = 'veritee simulator (not real hardware)';
+
+/**
+ * True when `anchor` is a simulator root: marked `kind: 'simulator'`, or — a second belt for a root
+ * passed by mistake as a vendor anchor — carrying the simulator organisation in its subject.
+ */
+export function isSimulatorAnchor(anchor: TrustAnchor): boolean {
+  return anchor.kind === 'simulator' || anchor.certificate.subject.includes(SIMULATOR_ORGANIZATION);
 }
 
 export interface ChainOptions {

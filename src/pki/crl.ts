@@ -114,16 +114,8 @@ export interface CrlCheckOptions {
   readonly path?: string;
 }
 
-/**
- * Verifies `crl` was issued by `issuer` and is current at `at`. Returns the instant the CRL stops being
- * current (nextUpdate), or undefined when it carries none.
- */
-export async function verifyCrl(
-  crl: Crl,
-  issuer: Certificate,
-  options: CrlCheckOptions,
-): Promise<Date | undefined> {
-  const path = options.path ?? 'crl';
+/** Checks that `issuer` issued and signed `crl` (name, cRLSign, signature). No time check. */
+export async function verifyCrlSignature(crl: Crl, issuer: Certificate, path = 'crl'): Promise<void> {
   if (!equalBytes(crl.issuerDer, issuer.subjectDer)) {
     throw new VeriteeError(
       ErrorCode.CRL_ISSUER_MISMATCH,
@@ -143,6 +135,14 @@ export async function verifyCrl(
       { path },
     );
   }
+}
+
+/**
+ * Checks that `crl` is current at `options.at` (`thisUpdate ≤ at ≤ nextUpdate + grace`). Returns the
+ * instant it stops being current (nextUpdate), or undefined when it carries none.
+ */
+export function checkCrlCurrent(crl: Crl, options: CrlCheckOptions): Date | undefined {
+  const path = options.path ?? 'crl';
   const at = options.at.getTime();
   if (at < crl.thisUpdate.getTime()) {
     throw new VeriteeError(ErrorCode.CRL_NOT_YET_VALID, `CRL of "${crl.issuer}" is not valid yet`, {
@@ -157,6 +157,19 @@ export async function verifyCrl(
     });
   }
   return crl.nextUpdate;
+}
+
+/**
+ * Verifies `crl` was issued by `issuer` and is current at `at`. Returns the instant the CRL stops being
+ * current (nextUpdate), or undefined when it carries none.
+ */
+export async function verifyCrl(
+  crl: Crl,
+  issuer: Certificate,
+  options: CrlCheckOptions,
+): Promise<Date | undefined> {
+  await verifyCrlSignature(crl, issuer, options.path ?? 'crl');
+  return checkCrlCurrent(crl, options);
 }
 
 /** Throws CERT_REVOKED when `certificate`'s serial is listed in `crl` (which must be its issuer's). */

@@ -13,12 +13,22 @@ export {
   type ChainOptions,
   checkValidity,
   clearChainCache,
+  isSimulatorAnchor,
   makeTrustAnchor,
+  SIMULATOR_ORGANIZATION,
   type TrustAnchor,
   type VerifiedChain,
   verifyChain,
 } from './chain.js';
-export { type Crl, type CrlCheckOptions, checkNotRevoked, parseCrl, verifyCrl } from './crl.js';
+export {
+  type Crl,
+  type CrlCheckOptions,
+  checkCrlCurrent,
+  checkNotRevoked,
+  parseCrl,
+  verifyCrl,
+  verifyCrlSignature,
+} from './crl.js';
 export * as der from './der.js';
 export * from './embedded.js';
 export { customAnchor, loadPinnedCertificate, pinnedAnchor } from './roots.js';

@@ -12,6 +12,11 @@ export interface PlatformVerifyOptions {
   readonly at: Date;
   /** Replace the embedded vendor roots (never merged silently). */
   readonly anchors?: readonly TrustAnchor[] | undefined;
+  /**
+   * Simulator development roots, trusted in addition to the vendor roots only because the caller named
+   * them. Evidence chaining to one verifies as platform `sim`, which the default policy rejects.
+   */
+  readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
   /** Platform-specific endorsements (Intel collateral, AMD VCEK and chain, …). */
   readonly collateral?: unknown;
   /** The policy, for verification steps a policy may relax (e.g. a collateral grace period). */

@@ -29,6 +29,7 @@ import {
   parsePemCertificates,
   publicKeyOf,
   type TrustAnchor,
+  verifyCrlSignature,
 } from '../../pki/index.js';
 import type { Issue } from '../../result.js';
 import { verifyChainMemo } from './chains.js';
@@ -629,36 +630,6 @@ async function verifyJsonSignature(
       path,
       details: `signer "${signer.subject}"`,
     });
-  }
-}
-
-/** CRL issuer name, cRLSign key usage and signature, with no time check. */
-async function verifyCrlSignature(crl: Crl, issuer: Certificate, path: string): Promise<void> {
-  if (
-    crl.issuerDer.length !== issuer.subjectDer.length ||
-    toHex(crl.issuerDer) !== toHex(issuer.subjectDer)
-  ) {
-    throw new VeriteeError(
-      ErrorCode.CRL_ISSUER_MISMATCH,
-      `CRL issued by "${crl.issuer}", expected "${issuer.subject}"`,
-      {
-        path,
-      },
-    );
-  }
-  if (issuer.keyUsage !== undefined && !issuer.keyUsage.cRLSign) {
-    throw new VeriteeError(ErrorCode.CERT_KEY_USAGE, `"${issuer.subject}" may not sign CRLs (keyUsage)`, {
-      path,
-    });
-  }
-  if (!(await backend.verify(publicKeyOf(issuer), crl.signatureScheme, crl.tbs, crl.signature))) {
-    throw new VeriteeError(
-      ErrorCode.SIG_INVALID,
-      `CRL signature does not verify with the key of "${issuer.subject}"`,
-      {
-        path,
-      },
-    );
   }
 }
 

@@ -27,6 +27,10 @@ export const nitroPlatform: PlatformModule = {
     if (!looksLikeCoseSign1(bytes)) {
       throw new VeriteeError(ErrorCode.FORMAT_UNKNOWN, 'not a COSE_Sign1 attestation document');
     }
-    return verifyNitroEvidence(parseNitroEvidence(bytes), { at: options.at, anchors: options.anchors });
+    return verifyNitroEvidence(parseNitroEvidence(bytes), {
+      at: options.at,
+      anchors: options.anchors,
+      simulatorRoots: options.simulatorRoots,
+    });
   },
 };

@@ -7,7 +7,7 @@ import { backend } from '#crypto';
 import { isAllZero, toHex } from '../../bytes.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import { type Certificate, parseCertificate, publicKeyOf } from '../../pki/certificate.js';
-import { type TrustAnchor, verifyChain } from '../../pki/chain.js';
+import { isSimulatorAnchor, type TrustAnchor, verifyChain } from '../../pki/chain.js';
 import { AWS_NITRO_ROOT_G1 } from '../../pki/embedded.js';
 import { pinnedAnchor } from '../../pki/roots.js';
 import type { CommonClaims, VerifiedEvidence } from '../../result.js';
@@ -41,12 +41,16 @@ export interface NitroClaims {
   /** Leaf first, root last. */
   readonly certificates: readonly NitroCertificateInfo[];
   readonly coseTagged: boolean;
+  /** Present only on simulator evidence: the format the simulator imitated. */
+  readonly simulatedPlatform?: 'nitro';
 }
 
 export interface NitroVerifyOptions {
   readonly at: Date;
   /** Replaces the pinned AWS root (e.g. to test against a mock CA). */
   readonly anchors?: readonly TrustAnchor[] | undefined;
+  /** Simulator roots the caller trusts explicitly; a chain ending at one makes the platform `sim`. */
+  readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
 }
 
 /** Parses COSE_Sign1 bytes and the attestation document inside. */
@@ -143,15 +147,23 @@ export async function verifyNitroEvidence(
   // The NSM emits the bundle root first; the path runs leaf first.
   const bundle = document.cabundle.map((der, i) => parseCertificate(der, `cose/payload/cabundle[${i}]`));
   const path = [leaf, ...bundle.slice().reverse()];
-  const anchors = options.anchors ?? [await pinnedAnchor(AWS_NITRO_ROOT_G1)];
+  const vendorAnchors = options.anchors ?? [await pinnedAnchor(AWS_NITRO_ROOT_G1)];
+  // Simulator roots are marked as such whatever the caller set, so they can only ever yield `sim`.
+  const simulatorAnchors = (options.simulatorRoots ?? []).map((anchor) => ({
+    ...anchor,
+    kind: 'simulator' as const,
+  }));
+  const anchors = [...simulatorAnchors, ...vendorAnchors];
   const chain = await verifyChain(path, { at: options.at, anchors, path: 'chain' });
+  const simulated = isSimulatorAnchor(chain.anchor);
   await verifyCoseSignature(evidence, leaf);
 
   const pcrs: Record<string, string> = {};
   const measurements: Record<string, string> = {};
   for (const [index, value] of [...document.pcrs.entries()].sort((a, b) => a[0] - b[0])) {
-    pcrs[String(index)] = toHex(value);
-    measurements[`pcr${index}`] = toHex(value);
+    const hex = toHex(value);
+    pcrs[String(index)] = hex;
+    measurements[`pcr${index}`] = hex;
   }
   const claims: CommonClaims = {
     measurements,
@@ -162,7 +174,7 @@ export async function verifyNitroEvidence(
     issuedAt: new Date(document.timestamp),
   };
   return {
-    platform: 'nitro',
+    platform: simulated ? 'sim' : 'nitro',
     at: options.at,
     claims,
     platformClaims: {
@@ -176,13 +188,14 @@ export async function verifyNitroEvidence(
       nonce: hexOrNull(document.nonce),
       certificates: chain.certificates.map(certificateInfo),
       coseTagged: evidence.cose.tagged,
+      ...(simulated ? { simulatedPlatform: 'nitro' as const } : {}),
     },
     validUntil: chain.validUntil,
     checks: [
       {
         id: 'nitro.chain',
         ok: true,
-        detail: `${chain.certificates.length} certificates to ${chain.anchor.name}, valid at ${options.at.toISOString()}`,
+        detail: `${chain.certificates.length} certificates to ${simulated ? 'SIMULATOR root ' : ''}${chain.anchor.name}, valid at ${options.at.toISOString()}`,
       },
       {
         id: 'nitro.signature',

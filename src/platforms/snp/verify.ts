@@ -81,6 +81,7 @@ export type SnpClaims = {
     readonly fingerprint: string;
     readonly productName?: string | undefined;
     readonly cspId?: string | undefined;
+    readonly notBefore: string;
     readonly notAfter: string;
   };
   readonly root: string;
@@ -456,6 +457,7 @@ export async function verifySnpReport(
       fingerprint: leaf.fingerprint,
       productName: vek.productName,
       cspId: vek.cspId,
+      notBefore: leaf.notBefore.toISOString(),
       notAfter: leaf.notAfter.toISOString(),
     },
     root: root.name,

@@ -1,0 +1,239 @@
+/**
+ * Links carry whole frames (one Noise message each) between the two ends. Over a byte stream (TCP) a
+ * frame is `length(u16 BE) ‖ bytes`; over WebSocket each binary message is one frame. This file is
+ * browser-safe: the TCP link lives in `runtime/tcp.ts`.
+ */
+import { ErrorCode, VeriteeError } from '../errors.js';
+import { NOISE_MAX_MESSAGE } from './noise.js';
+
+export interface FrameLink {
+  /** Sends one frame (1–65535 bytes). */
+  send(frame: Uint8Array): void;
+  /** The next frame; undefined when the peer ended the link; rejects with a typed error on link errors. */
+  receive(): Promise<Uint8Array | undefined>;
+  /** Ends the link (after queued frames are written). */
+  close(): void;
+}
+
+/**
+ * A queue of received frames with one waiting reader. `push` and `end` come from the transport's
+ * callbacks; `receive` is the consumer side. `onBacklog` lets a transport pause reading when the
+ * consumer falls behind.
+ */
+export class FrameQueue {
+  readonly #frames: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #ended = false;
+  #error: VeriteeError | undefined;
+  #waiter: { resolve: (frame: Uint8Array | undefined) => void; reject: (error: unknown) => void } | undefined;
+  readonly #highWater: number;
+  readonly #onBacklog: ((paused: boolean) => void) | undefined;
+  #paused = false;
+
+  constructor(options: { highWaterBytes?: number; onBacklog?: (paused: boolean) => void } = {}) {
+    this.#highWater = options.highWaterBytes ?? 1 << 20;
+    this.#onBacklog = options.onBacklog;
+  }
+
+  push(frame: Uint8Array): void {
+    if (this.#ended) return;
+    if (this.#waiter !== undefined) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter.resolve(frame);
+      return;
+    }
+    this.#frames.push(frame);
+    this.#queuedBytes += frame.length;
+    if (!this.#paused && this.#queuedBytes > this.#highWater) {
+      this.#paused = true;
+      this.#onBacklog?.(true);
+    }
+  }
+
+  /** No more frames: `error` when the link failed, undefined on an orderly end of stream. */
+  end(error?: VeriteeError): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#error = error;
+    if (this.#waiter !== undefined && this.#frames.length === 0) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      if (error === undefined) waiter.resolve(undefined);
+      else waiter.reject(error);
+    }
+  }
+
+  receive(): Promise<Uint8Array | undefined> {
+    const frame = this.#frames.shift();
+    if (frame !== undefined) {
+      this.#queuedBytes -= frame.length;
+      if (this.#paused && this.#queuedBytes <= this.#highWater / 2) {
+        this.#paused = false;
+        this.#onBacklog?.(false);
+      }
+      return Promise.resolve(frame);
+    }
+    if (this.#ended)
+      return this.#error === undefined ? Promise.resolve(undefined) : Promise.reject(this.#error);
+    if (this.#waiter !== undefined) {
+      return Promise.reject(new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'receive() called concurrently'));
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+}
+
+/**
+ * Splits a byte stream into `u16 BE length ‖ frame` frames. Total: any byte sequence yields frames or
+ * a typed error (a zero length); a stream that ends inside a frame is reported by `finish()`.
+ */
+export class FrameDecoder {
+  // Unconsumed input, kept as received: a frame is copied out once, when all its bytes are here.
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #need = -1; // length of the frame being collected, or -1 while its header is not read
+
+  /** Adds bytes; returns the complete frames they finish. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+    }
+    const frames: Uint8Array[] = [];
+    for (;;) {
+      if (this.#need < 0) {
+        if (this.#buffered < 2) break;
+        const header = this.#take(2);
+        const length = (header[0]! << 8) | header[1]!;
+        if (length === 0) throw new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, 'zero-length frame');
+        this.#need = length;
+      }
+      if (this.#buffered < this.#need) break;
+      frames.push(this.#take(this.#need));
+      this.#need = -1;
+    }
+    return frames;
+  }
+
+  /** Removes and returns the next `length` buffered bytes (a copy, or a view when one chunk holds them). */
+  #take(length: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    this.#buffered -= length;
+    if (first.length >= length) {
+      const out = first.slice(0, length);
+      if (first.length === length) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(length);
+      return out;
+    }
+    const out = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const chunk = this.#chunks[0]!;
+      const part = Math.min(chunk.length, length - filled);
+      out.set(chunk.subarray(0, part), filled);
+      filled += part;
+      if (part === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(part);
+    }
+    return out;
+  }
+
+  /** Bytes of an unfinished frame (non-zero at end of stream means truncation). */
+  get pending(): number {
+    return this.#buffered + (this.#need >= 0 ? 2 : 0);
+  }
+
+  finish(): void {
+    if (this.pending > 0) {
+      throw new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'stream ended inside a frame', {
+        details: `${this.pending} bytes of an unfinished frame`,
+      });
+    }
+  }
+}
+
+/** The 2-byte big-endian length header of a stream frame. */
+export function frameHeader(frame: Uint8Array): Uint8Array {
+  if (frame.length === 0 || frame.length > NOISE_MAX_MESSAGE) {
+    throw new VeriteeError(ErrorCode.CHANNEL_MESSAGE_TOO_LARGE, `frame of ${frame.length} bytes`);
+  }
+  return Uint8Array.of(frame.length >> 8, frame.length & 0xff);
+}
+
+/** `u16 BE length ‖ frame`, for stream transports. */
+export function encodeFrame(frame: Uint8Array): Uint8Array {
+  const header = frameHeader(frame);
+  const out = new Uint8Array(2 + frame.length);
+  out.set(header);
+  out.set(frame, 2);
+  return out;
+}
+
+/** The part of the WebSocket API both browsers and the `ws` package implement. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: (event: { code?: number }) => void): void;
+  addEventListener(type: 'error', listener: (event: unknown) => void): void;
+  addEventListener(type: 'open', listener: () => void): void;
+}
+
+const WS_OPEN = 1;
+
+/** A link over an open WebSocket: each binary message is one frame; text messages are refused. */
+export function webSocketLink(socket: WebSocketLike): FrameLink {
+  socket.binaryType = 'arraybuffer';
+  const queue = new FrameQueue();
+  socket.addEventListener('message', (event) => {
+    const data = event.data;
+    if (!(data instanceof ArrayBuffer)) {
+      queue.end(new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, 'WebSocket text message on a binary channel'));
+      socket.close(1003, 'binary only');
+      return;
+    }
+    if (data.byteLength === 0 || data.byteLength > NOISE_MAX_MESSAGE) {
+      queue.end(new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, `WebSocket frame of ${data.byteLength} bytes`));
+      socket.close(1009, 'frame size');
+      return;
+    }
+    queue.push(new Uint8Array(data));
+  });
+  socket.addEventListener('close', () => queue.end());
+  socket.addEventListener('error', () =>
+    queue.end(new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'WebSocket failed')),
+  );
+  return {
+    send(frame) {
+      if (socket.readyState !== WS_OPEN)
+        throw new VeriteeError(ErrorCode.CHANNEL_CLOSED, 'WebSocket is not open');
+      socket.send(frame);
+    },
+    receive: () => queue.receive(),
+    close: () => socket.close(1000),
+  };
+}
+
+/** Opens a WebSocket (browser global, or the constructor given) and resolves once it is open. */
+export function openWebSocket(
+  url: string,
+  WebSocketClass: new (url: string) => WebSocketLike = (
+    globalThis as unknown as { WebSocket: new (url: string) => WebSocketLike }
+  ).WebSocket,
+): Promise<WebSocketLike> {
+  if (WebSocketClass === undefined) {
+    return Promise.reject(new VeriteeError(ErrorCode.UNSUPPORTED, 'no WebSocket implementation available'));
+  }
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocketClass(url);
+    socket.binaryType = 'arraybuffer';
+    socket.addEventListener('open', () => resolve(socket));
+    socket.addEventListener('error', () =>
+      reject(new VeriteeError(ErrorCode.CHANNEL_HANDSHAKE_FAILED, `cannot open WebSocket ${url}`)),
+    );
+  });
+}

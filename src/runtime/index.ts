@@ -1,0 +1,12 @@
+/** `veritee/runtime`: the enclave side (Node): evidence providers, the simulator, the app server. */
+export { connectEnclave } from './client.js';
+export * from './providers/index.js';
+export {
+  createEnclaveServer,
+  type EnclaveHandler,
+  type EnclaveServer,
+  type EnclaveServerOptions,
+  type RequestContext,
+} from './server.js';
+export { loadSimulatorRoot, simulatorAnchor, simulatorAnchorFromPem, simulatorDir } from './sim/store.js';
+export { connectTcp, listenTcp, tcpLink } from './tcp.js';

@@ -1,0 +1,139 @@
+/**
+ * The simulator's development root, generated once per installation and kept in the user's config
+ * directory: `$VERITEE_SIM_DIR`, else `$XDG_CONFIG_HOME/veritee/sim/`, else `~/.config/veritee/sim/`.
+ *
+ *   nitro-root.pem        the root certificate (P-384), public: give it to verifiers that trust the sim
+ *   nitro-root.key.pem    its private key, PKCS #8, mode 0600 in a 0700 directory
+ *
+ * The root's subject names the organisation `veritee simulator (not real hardware)`, and verifiers
+ * treat any chain to it as platform `sim`. It is never a vendor root.
+ */
+import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode, VeriteeError } from '../../errors.js';
+import { type Certificate, parsePemCertificates } from '../../pki/certificate.js';
+import { makeTrustAnchor, SIMULATOR_ORGANIZATION, type TrustAnchor } from '../../pki/chain.js';
+import { issueCertificate } from './x509.js';
+
+export const SIM_ROOT_CERT = 'nitro-root.pem';
+export const SIM_ROOT_KEY = 'nitro-root.key.pem';
+const ROOT_LIFETIME_MS = 10 * 365 * 24 * 3600 * 1000;
+
+/** The directory the simulator keeps its root in (see the module comment). */
+export function simulatorDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.VERITEE_SIM_DIR) return env.VERITEE_SIM_DIR;
+  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(base, 'veritee', 'sim');
+}
+
+export interface SimulatorRoot {
+  readonly dir: string;
+  readonly certificateDer: Uint8Array;
+  readonly certificate: Certificate;
+  readonly privateKey: KeyObject;
+  readonly commonName: string;
+}
+
+function toPem(der: Uint8Array, label: string): string {
+  const base64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN ${label}-----\n${base64.replace(/\n$/, '')}\n-----END ${label}-----\n`;
+}
+
+function writeAtomically(path: string, text: string, mode: number): void {
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temporary, text, { mode, flag: 'wx' });
+  chmodSync(temporary, mode);
+  renameSync(temporary, path);
+}
+
+function generateRoot(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const commonName = `veritee simulator root ${randomBytes(4).toString('hex')}`;
+  const subject = { commonName, organization: SIMULATOR_ORGANIZATION };
+  const now = Date.now();
+  const der = issueCertificate({
+    subject,
+    issuer: subject,
+    publicKey,
+    signingKey: privateKey,
+    serial: randomBytes(16),
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + ROOT_LIFETIME_MS),
+    ca: true,
+  });
+  // Key first: a reader that finds the certificate can always find its key.
+  writeAtomically(
+    join(dir, SIM_ROOT_KEY),
+    privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    0o600,
+  );
+  writeAtomically(join(dir, SIM_ROOT_CERT), toPem(der, 'CERTIFICATE'), 0o644);
+}
+
+function checkKeyFileMode(path: string): void {
+  if (process.platform === 'win32') return;
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `simulator key ${path} is readable by others`, {
+      details: `mode ${mode.toString(8)}; expected 600 (chmod 600 the file)`,
+    });
+  }
+}
+
+/** Loads the simulator root from `dir`, generating it on first use when `create` is set. */
+export function loadSimulatorRoot(dir = simulatorDir(), create = true): SimulatorRoot {
+  const certPath = join(dir, SIM_ROOT_CERT);
+  const keyPath = join(dir, SIM_ROOT_KEY);
+  if (!existsSync(certPath)) {
+    if (!create) {
+      throw new VeriteeError(ErrorCode.PROVIDER_UNAVAILABLE, `no simulator root in ${dir}`, {
+        details: 'run the simulator once (veritee serve --provider sim) to create it',
+      });
+    }
+    try {
+      generateRoot(dir);
+    } catch (error) {
+      // Another process may have created it at the same time; use theirs if it is there now.
+      if (!existsSync(certPath)) {
+        throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `cannot create the simulator root in ${dir}`, {
+          details: (error as NodeJS.ErrnoException).code ?? String(error),
+        });
+      }
+    }
+  }
+  const [certificate] = parsePemCertificates(readFileSync(certPath, 'utf8'), certPath);
+  if (certificate === undefined || !certificate.subject.includes(SIMULATOR_ORGANIZATION)) {
+    throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `${certPath} is not a veritee simulator root`);
+  }
+  checkKeyFileMode(keyPath);
+  const privateKey = createPrivateKey(readFileSync(keyPath, 'utf8'));
+  const commonName = /CN=([^,]+)/.exec(certificate.subject)?.[1] ?? 'veritee simulator root';
+  return { dir, certificateDer: certificate.der, certificate, privateKey, commonName };
+}
+
+/**
+ * The simulator root as a trust anchor of kind `simulator`, for verifiers that choose to trust it
+ * (`verify(bytes, {simulatorRoots: [anchor]})`, `veritee connect --trust-sim`). Reads only the public
+ * certificate; never creates one.
+ */
+export async function simulatorAnchor(dir = simulatorDir()): Promise<TrustAnchor> {
+  const certPath = join(dir, SIM_ROOT_CERT);
+  if (!existsSync(certPath)) {
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, `no simulator root at ${certPath}`, {
+      details: 'the simulator creates it on first use; pass the directory it used',
+    });
+  }
+  return simulatorAnchorFromPem(readFileSync(certPath, 'utf8'), certPath);
+}
+
+/** A simulator trust anchor from a PEM certificate (e.g. copied from the enclave host). */
+export async function simulatorAnchorFromPem(pem: string, name = 'simulator root'): Promise<TrustAnchor> {
+  const [certificate] = parsePemCertificates(pem, name);
+  if (certificate === undefined)
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, `${name} holds no certificate`);
+  const anchor = await makeTrustAnchor(`SIMULATOR ${certificate.subject}`, certificate);
+  return { ...anchor, kind: 'simulator' };
+}
