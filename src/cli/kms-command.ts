@@ -39,9 +39,21 @@ export function registerKmsCommands(program: Command): void {
       collect,
       [] as string[],
     )
+    .option(
+      '--trust-sim <pem>',
+      'trust this simulator root (evidence verifies as platform sim; policies must list "sim"); repeatable',
+      collect,
+      [] as string[],
+    )
     .option('--quiet', 'no request logs')
     .action(async (options) => {
       const trustRoots = options.trustRoot as string[];
+      const trustSim = options.trustSim as string[];
+      if (trustSim.length > 0) {
+        process.stderr.write(
+          `veritee kms: WARNING trusting simulator root(s) ${trustSim.join(', ')} (platform sim, not hardware)\n`,
+        );
+      }
       if (trustRoots.length > 0) {
         process.stderr.write(
           `veritee kms: WARNING evidence is verified against ${trustRoots.join(', ')} instead of the vendor roots\n`,
@@ -53,6 +65,7 @@ export function registerKmsCommands(program: Command): void {
         host: options.host,
         store: options.store,
         trustRoots,
+        trustSim,
       });
       process.stdout.write(`veritee kms node ${node.identity.ref.id} listening on ${node.url}\n`);
       const stop = () => {

@@ -68,6 +68,11 @@ export interface NodeIdentity {
 export interface NodeTrust {
   /** Replace the embedded vendor roots (a test CA, a development root). */
   readonly anchors?: readonly TrustAnchor[] | undefined;
+  /**
+   * Simulator development roots, trusted only when given (never by default). Evidence chaining to one
+   * verifies as platform `sim`, which a release policy accepts only when it lists `"sim"`.
+   */
+  readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
   /** Evidence endorsements passed to `verify` (Intel collateral, AMD VCEK). */
   readonly collateral?: unknown;
 }
@@ -346,6 +351,7 @@ export function createKmsNode(options: KmsNodeOptions) {
       at: now(),
       policy: releasePolicyOf(change),
       anchors: options.trust?.anchors,
+      simulatorRoots: options.trust?.simulatorRoots,
       collateral: options.trust?.collateral,
     });
     if (result.verdict === 'contraindicated') {

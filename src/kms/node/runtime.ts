@@ -10,6 +10,7 @@ import { serve } from '@hono/node-server';
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import type { TrustAnchor } from '../../pki/chain.js';
 import { customAnchor } from '../../pki/roots.js';
+import { simulatorAnchorFromPem } from '../../runtime/sim/store.js';
 import { b64u, fromB64u, parseJsonText, readObject } from '../codec.js';
 import {
   type DomainSigner,
@@ -108,13 +109,18 @@ export interface StartKmsNodeOptions {
   readonly store?: string;
   /** PEM files of roots that replace the vendor roots (test CA, development root). */
   readonly trustRoots?: readonly string[];
+  /** PEM files of simulator roots to trust explicitly (evidence then verifies as platform `sim`). */
+  readonly trustSim?: readonly string[];
 }
 
 export async function startKmsNode(options: StartKmsNodeOptions) {
   const { identity, created } = await loadOrCreateNodeIdentity(options.dir);
   const store = await openStore(options.store, options.dir, `n${identity.ref.id.slice(0, 16)}`);
   const anchors = await loadTrustRoots(options.trustRoots ?? []);
-  const node = createKmsNode({ identity, store, trust: { anchors } });
+  const simulatorRoots = await Promise.all(
+    (options.trustSim ?? []).map((path) => simulatorAnchorFromPem(readFileSync(path, 'utf8'), path)),
+  );
+  const node = createKmsNode({ identity, store, trust: { anchors, simulatorRoots } });
   await node.started();
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const instance = serve(
