@@ -11,6 +11,7 @@ const NODE_ONLY = [
   /^server\//,
   /^runtime\//,
   /^collateral\/store/,
+  /^kms\/node\//,
   /(^|\/)files\.ts$/,
   /^measure\/sigstore\.ts$/,
 ];

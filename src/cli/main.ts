@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { addCollateralCommands, collateralOptions } from './collateral-cli.js';
 import { runConnect } from './connect-command.js';
 import { EXIT } from './io.js';
+import { registerKmsCommands } from './kms-command.js';
 import { runLogServe } from './log-command.js';
 import { runMeasureEif, runMeasureRtmr } from './measure-command.js';
 import { runReleaseBundle, runReleaseSign, runReleaseSigstore, runReleaseVerify } from './release-command.js';
@@ -112,6 +113,7 @@ function buildProgram(): Command {
       process.exitCode = output.exitCode;
     });
   addMeasureCommands(program);
+  registerKmsCommands(program);
   return program;
 }
 
