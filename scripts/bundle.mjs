@@ -19,6 +19,8 @@ export const ENTRIES = {
   bytes: 'src/bytes.ts',
   channel: 'src/channel/index.ts',
   measure: 'src/measure/index.ts',
+  collateral: 'src/collateral/index.ts',
+  kms: 'src/kms/index.ts',
 };
 
 for (const [target, backend, platform] of [
