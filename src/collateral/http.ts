@@ -9,6 +9,7 @@
  * fail-closed) or `NOT_FOUND` (the service answered 404: the collateral does not exist).
  */
 import { ErrorCode, VeriteeError } from '../errors.js';
+import { readBodyLimited } from '../stream.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -92,41 +93,13 @@ class Retryable extends Error {
   }
 }
 
-async function readBody(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
-  const declared = response.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) {
-    throw new VeriteeError(ErrorCode.COLLATERAL_INVALID, 'collateral response too large', {
-      path: url,
-      details: `${declared} bytes, limit ${maxBytes}`,
-    });
-  }
-  if (response.body === null) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new VeriteeError(ErrorCode.COLLATERAL_INVALID, 'collateral response too large', {
-        path: url,
-        details: `over ${maxBytes} bytes`,
-      });
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) !== total) {
-    throw new Retryable(`truncated body (${total} of ${declared} bytes)`);
-  }
-  return out;
+function readBody(response: Response, maxBytes: number, url: string): Promise<Uint8Array> {
+  return readBodyLimited(
+    response,
+    maxBytes,
+    (details) =>
+      new VeriteeError(ErrorCode.COLLATERAL_INVALID, 'collateral response too large', { path: url, details }),
+  );
 }
 
 export class HttpClient {

@@ -18,6 +18,7 @@ import { ErrorCode, VeriteeError } from '../errors.js';
 import type { TrustAnchor } from '../pki/chain.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
+import { readBodyLimited } from '../stream.js';
 import { loadPolicy, verify } from '../verify.js';
 import { VERSION } from '../version.js';
 import { type AuditEvent, buildAuditEntry } from './audit.js';
@@ -135,29 +136,12 @@ async function readJson(request: Request, limit: number): Promise<unknown> {
   if (type !== 'application/json') {
     throw new VeriteeError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
   }
-  if (Number(request.headers.get('content-length') ?? '0') > limit) {
-    throw new VeriteeError(ErrorCode.REQUEST_TOO_LARGE, `request body over ${limit} bytes`);
-  }
   if (request.body === null) throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'request body is empty');
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel();
-      throw new VeriteeError(ErrorCode.REQUEST_TOO_LARGE, `request body over ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
+  const bytes = await readBodyLimited(
+    request,
+    limit,
+    () => new VeriteeError(ErrorCode.REQUEST_TOO_LARGE, `request body over ${limit} bytes`),
+  );
   return parseJsonText(utf8Decode(bytes, 'body'));
 }
 

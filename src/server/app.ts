@@ -15,6 +15,7 @@ import { ErrorCode, VeriteeError } from '../errors.js';
 import { signEar, toEar } from '../policy/ear.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
+import { readBodyLimited } from '../stream.js';
 import { loadPolicy, verify } from '../verify.js';
 import { VERSION } from '../version.js';
 import { Metrics } from './metrics.js';
@@ -93,31 +94,12 @@ export function publicJwk(jwk: JsonWebKey): JsonWebKey & { kid: string } {
   return { ...rest, kid: jwkThumbprint(jwk), alg, use: 'sig' };
 }
 
-async function readBody(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit)
-    throw new VeriteeError(ErrorCode.REQUEST_TOO_LARGE, `request body over ${limit} bytes`);
-  if (request.body === null) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel();
-      throw new VeriteeError(ErrorCode.REQUEST_TOO_LARGE, `request body over ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  return readBodyLimited(
+    request,
+    limit,
+    () => new VeriteeError(ErrorCode.REQUEST_TOO_LARGE, `request body over ${limit} bytes`),
+  );
 }
 
 function parseAt(value: unknown): Date | undefined {

@@ -20,6 +20,7 @@ import { parseEnvelope, parseReleaseStatement, type TrustedKey, verifyRelease } 
 import { logEntryOf } from '../measure/releases.js';
 import { treeHeadToJson } from '../measure/translog/checkpoint.js';
 import type { TransparencyLog } from '../measure/translog/log.js';
+import { readBodyLimited } from '../stream.js';
 
 export interface LogHandlerOptions {
   /** Path prefix the routes live under. Default `/`. */
@@ -62,32 +63,12 @@ function integer(params: URLSearchParams, name: string): number {
   return Number(text);
 }
 
-async function readBody(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) {
-    throw new VeriteeError(ErrorCode.PARSE_LIMIT_EXCEEDED, `body larger than ${limit} bytes`);
-  }
-  const reader = request.body?.getReader();
-  if (reader === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel();
-      throw new VeriteeError(ErrorCode.PARSE_LIMIT_EXCEEDED, `body larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  return readBodyLimited(
+    request,
+    limit,
+    () => new VeriteeError(ErrorCode.PARSE_LIMIT_EXCEEDED, `body larger than ${limit} bytes`),
+  );
 }
 
 export function createLogHandler(
