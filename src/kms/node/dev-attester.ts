@@ -7,45 +7,13 @@
  * until then this keeps the drill self-contained.
  */
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  AttributeTypeAndValue,
-  AttributeValue,
-  BasicConstraints,
-  Certificate,
-  Extension,
-  Extensions,
-  id_ce_basicConstraints,
-  id_ce_keyUsage,
-  KeyUsage,
-  KeyUsageFlags,
-  Name,
-  RelativeDistinguishedName,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  Validity,
-  Version,
-} from '@peculiar/asn1-x509';
 import { toHex } from '../../bytes.js';
 import { encodeHead } from '../../cbor.js';
+import { issueCertificate } from '../../runtime/sim/x509.js';
 
-const ECDSA_SHA384 = '1.2.840.10045.4.3.3';
+const DEV_ORGANIZATION = 'veritee throw-away dev root (not hardware)';
 
-function nameOf(commonName: string): Name {
-  return new Name([
-    new RelativeDistinguishedName([
-      new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: commonName }) }),
-    ]),
-    new RelativeDistinguishedName([
-      new AttributeTypeAndValue({
-        type: '2.5.4.10',
-        value: new AttributeValue({ utf8String: 'veritee throw-away dev root (not hardware)' }),
-      }),
-    ]),
-  ]);
-}
-
+/** One certificate of the throw-away chain, issued like the simulator's (P-384, SHA-384). */
 function issue(options: {
   subject: string;
   issuer: string;
@@ -55,41 +23,16 @@ function issue(options: {
   notBefore: Date;
   notAfter: Date;
 }): Uint8Array {
-  const algorithm = new AlgorithmIdentifier({ algorithm: ECDSA_SHA384 });
-  const usage = options.ca
-    ? KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign
-    : KeyUsageFlags.digitalSignature;
-  const tbs = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: Uint8Array.from([0x01, ...randomBytes(15)]).buffer,
-    signature: algorithm,
-    issuer: nameOf(options.issuer),
-    validity: new Validity({ notBefore: options.notBefore, notAfter: options.notAfter }),
-    subject: nameOf(options.subject),
-    subjectPublicKeyInfo: AsnConvert.parse(
-      options.publicKey.export({ type: 'spki', format: 'der' }),
-      SubjectPublicKeyInfo,
-    ),
-    extensions: new Extensions([
-      new Extension({
-        extnID: id_ce_basicConstraints,
-        critical: true,
-        extnValue: new OctetString(AsnConvert.serialize(new BasicConstraints({ cA: options.ca }))),
-      }),
-      new Extension({
-        extnID: id_ce_keyUsage,
-        critical: true,
-        extnValue: new OctetString(AsnConvert.serialize(new KeyUsage(usage))),
-      }),
-    ]),
+  return issueCertificate({
+    subject: { commonName: options.subject, organization: DEV_ORGANIZATION },
+    issuer: { commonName: options.issuer, organization: DEV_ORGANIZATION },
+    publicKey: options.publicKey,
+    signingKey: options.signer,
+    serial: new Uint8Array(randomBytes(16)),
+    notBefore: options.notBefore,
+    notAfter: options.notAfter,
+    ca: options.ca,
   });
-  const signature = sign('sha384', Buffer.from(AsnConvert.serialize(tbs)), options.signer);
-  const certificate = new Certificate({
-    tbsCertificate: tbs,
-    signatureAlgorithm: algorithm,
-    signatureValue: new Uint8Array(signature).buffer,
-  });
-  return new Uint8Array(AsnConvert.serialize(certificate));
 }
 
 type Cbor = number | string | null | Uint8Array | Cbor[] | Map<Cbor, Cbor>;
