@@ -1,0 +1,3 @@
+'use strict';
+// The compiled addon (node-gyp puts it in build/Release). Loaded lazily by veritee's nitro provider.
+module.exports = require('./build/Release/veritee_nsm.node');
