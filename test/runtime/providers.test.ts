@@ -201,17 +201,33 @@ describe('Gramine /dev/attestation', () => {
 });
 
 describe('Nitro NSM', () => {
-  it('says clearly when /dev/nsm is absent, or present without a driver', async () => {
-    const dir = temp('nsm');
-    expect(await codeOf(nitroProvider({ device: join(dir, 'nsm') }).getEvidence(REPORT_DATA))).toBe(
-      'PROVIDER_UNAVAILABLE',
-    );
-    writeFileSync(join(dir, 'nsm'), '');
-    const error = await nitroProvider({ device: join(dir, 'nsm') })
+  it('says clearly when /dev/nsm is absent (the addon path is covered in nsm-native.test.ts)', async () => {
+    const device = join(temp('nsm'), 'nsm');
+    const error = await nitroProvider({ device })
       .getEvidence(REPORT_DATA)
       .catch((e: VeriteeError) => e);
     expect((error as VeriteeError).code).toBe('PROVIDER_UNAVAILABLE');
-    expect((error as VeriteeError).message).toMatch(/driver/);
+    expect((error as VeriteeError).details).toMatch(/not inside an AWS Nitro Enclave/);
+  });
+
+  it('maps errno codes thrown by an injected driver to typed errors', async () => {
+    const failing = (code: string) => ({
+      request: async () => Promise.reject(Object.assign(new Error(code), { code })),
+    });
+    const cases = {
+      ENOENT: 'PROVIDER_UNAVAILABLE',
+      ENOTTY: 'PROVIDER_UNAVAILABLE',
+      EACCES: 'PROVIDER_UNAVAILABLE',
+      EMSGSIZE: 'PROVIDER_FAILED',
+      EIO: 'PROVIDER_FAILED',
+    };
+    for (const [code, expected] of Object.entries(cases)) {
+      expect(await codeOf(nitroProvider({ driver: failing(code) }).getEvidence(REPORT_DATA))).toBe(expected);
+    }
+    const notBytes = { request: async () => 'document' as unknown as Uint8Array };
+    expect(await codeOf(nitroProvider({ driver: notBytes }).getEvidence(REPORT_DATA))).toBe(
+      'PROVIDER_FAILED',
+    );
   });
 
   it('builds the NSM request and parses its answer (fake driver answering with simulator documents)', async () => {

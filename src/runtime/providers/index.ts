@@ -18,6 +18,7 @@ export interface ProviderOptions {
   readonly dstackSockets?: readonly string[];
   readonly gramineRoot?: string;
   readonly nsmDevice?: string;
+  /** Replaces the veritee-nsm addon for the `nitro` provider (tests, a helper process). */
   readonly nsmDriver?: NsmDriver;
   readonly simulator?: SimulatorProviderOptions;
   /** For `auto`: fall back to the simulator when no TEE is found. Default true. */
@@ -85,7 +86,19 @@ export async function createProvider(
 
 export { dstackProvider, findDstackSocket } from './dstack.js';
 export { gramineProvider } from './gramine.js';
-export { type NsmDriver, nitroProvider, nsmAttestationRequest, parseNsmResponse } from './nitro.js';
+export {
+  type NativeNsmDriverOptions,
+  type NitroProviderOptions,
+  NSM_ADDON,
+  NSM_DEVICE,
+  NSM_REQUEST_MAX_SIZE,
+  NSM_RESPONSE_MAX_SIZE,
+  type NsmDriver,
+  nativeNsmDriver,
+  nitroProvider,
+  nsmAttestationRequest,
+  parseNsmResponse,
+} from './nitro.js';
 export { defaultSimulatedMeasurements, SIMULATOR_WARNING, simulatorProvider } from './sim.js';
 export { nodeTsmFileSystem, type TsmFileSystem, tsmProvider } from './tsm.js';
 export type { EvidenceProvider, ProviderName } from './types.js';
