@@ -69,6 +69,10 @@ describe('veritee serve', () => {
     const absent = await run(['serve', ECHO, '--port', '0', '--provider', 'tsm']);
     expect(absent.code).toBe(2);
     expect(absent.stderr).toMatch(/PROVIDER_UNAVAILABLE/);
+    // No /dev/nsm here: `--provider nitro` (the veritee-nsm addon) says this is no Nitro Enclave.
+    const noNsm = await run(['serve', ECHO, '--port', '0', '--provider', 'nitro']);
+    expect(noNsm.code).toBe(2);
+    expect(noNsm.stderr).toMatch(/PROVIDER_UNAVAILABLE: nitro: \/dev\/nsm .*not inside an AWS Nitro Enclave/);
     const noHandler = join(simDir, 'bad.mjs');
     writeFileSync(noHandler, 'export const x = 1;\n');
     expect((await run(['serve', noHandler, '--port', '0', '--provider', 'sim'])).code).toBe(2);
