@@ -12,6 +12,7 @@ import {
   detectTee,
   dstackProvider,
   gramineProvider,
+  NSM_REQUEST_MAX_SIZE,
   nitroProvider,
   nsmAttestationRequest,
   parseNsmResponse,
@@ -282,6 +283,18 @@ describe('Nitro NSM', () => {
       expect(() => parseNsmResponse(answer)).toThrow(VeriteeError);
     }
     expect(decodeCbor(nsmAttestationRequest(REPORT_DATA))).toBeInstanceOf(CborMap);
+    // The NSM takes at most 512 bytes of user_data.
+    expect(nsmAttestationRequest(new Uint8Array(512)).length).toBeLessThan(NSM_REQUEST_MAX_SIZE);
+    expect(() => nsmAttestationRequest(new Uint8Array(513))).toThrow(VeriteeError);
+  });
+
+  it("returns a copy of the document, not a view of the driver's buffer", () => {
+    const answer = Buffer.from(fromHex('a16b4174746573746174696f6ea168646f63756d656e744301020300'));
+    const document = parseNsmResponse(answer.subarray(0, answer.length - 1));
+    expect(document).toEqual(Uint8Array.of(1, 2, 3));
+    expect(Buffer.isBuffer(document)).toBe(false);
+    answer.fill(0);
+    expect(document).toEqual(Uint8Array.of(1, 2, 3));
   });
 });
 

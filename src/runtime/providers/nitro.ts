@@ -106,7 +106,8 @@ export function parseNsmResponse(bytes: Uint8Array): Uint8Array {
   if (!(document instanceof Uint8Array) || document.length === 0) {
     throw failed('nitro', 'NSM response has no attestation document');
   }
-  return document.slice();
+  // A copy, as a plain Uint8Array: the decoder returns views, and a Buffer's slice() would be one too.
+  return new Uint8Array(document);
 }
 
 const addons = new Map<string, NsmAddon>();
