@@ -143,7 +143,7 @@ async function addonOrExplain(specifier: string, device: string): Promise<NsmAdd
     return loadAddon(specifier);
   } catch (error) {
     if (!(await deviceExists(device))) {
-      throw unavailable('nitro', `${device} does not exist`, 'not inside an AWS Nitro Enclave');
+      throw unavailable('nitro', `${device} is not present`, 'not inside an AWS Nitro Enclave');
     }
     throw unavailable(
       'nitro',
