@@ -78,6 +78,25 @@ async function rejection(promise: Promise<unknown>): Promise<Error & Record<stri
   throw new Error('expected a rejection');
 }
 
+describe('the nitro provider without its addon', () => {
+  it('a missing addon: a typed error saying how to build it (or, without a device, that there is no enclave)', async () => {
+    const file = join(temp('nsm'), 'nsm');
+    writeFileSync(file, '');
+    const addonPath = join(temp('nsm'), 'absent.node');
+    const error = await rejection(
+      nativeNsmDriver({ device: file, addon: addonPath }).request(Uint8Array.of(0)),
+    );
+    expect(error).toBeInstanceOf(VeriteeError);
+    expect(error.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(error.message).toMatch(/the NSM addon .* is not built or does not load/);
+    expect(error.details).toMatch(/MODULE_NOT_FOUND; .*npm rebuild veritee-nsm/);
+    const outside = await rejection(
+      nativeNsmDriver({ device: join(temp('nsm'), 'nsm'), addon: addonPath }).request(Uint8Array.of(0)),
+    );
+    expect(outside.details).toBe('not inside an AWS Nitro Enclave');
+  });
+});
+
 describe.skipIf(addon === undefined)('veritee-nsm addon: open and ioctl on real files', () => {
   it('exports the kernel interface constants', () => {
     expect(addon!.IOCTL_RAW).toBe(NSM_IOCTL_RAW);
@@ -112,23 +131,6 @@ describe.skipIf(addon === undefined)('veritee-nsm addon: open and ioctl on real 
   it('a directory: EISDIR from open → PROVIDER_FAILED naming the errno', async () => {
     const error = await rejection(nitroProvider({ device: temp('nsm') }).getEvidence(REPORT_DATA));
     expect([error.code, error.details]).toEqual(['PROVIDER_FAILED', 'EISDIR']);
-  });
-
-  it('a missing addon: a typed error saying how to build it (or, without a device, that there is no enclave)', async () => {
-    const file = join(temp('nsm'), 'nsm');
-    writeFileSync(file, '');
-    const addonPath = join(temp('nsm'), 'absent.node');
-    const error = await rejection(
-      nativeNsmDriver({ device: file, addon: addonPath }).request(Uint8Array.of(0)),
-    );
-    expect(error).toBeInstanceOf(VeriteeError);
-    expect(error.code).toBe('PROVIDER_UNAVAILABLE');
-    expect(error.message).toMatch(/the NSM addon .* is not built or does not load/);
-    expect(error.details).toMatch(/MODULE_NOT_FOUND; .*npm rebuild veritee-nsm/);
-    const outside = await rejection(
-      nativeNsmDriver({ device: join(temp('nsm'), 'nsm'), addon: addonPath }).request(Uint8Array.of(0)),
-    );
-    expect(outside.details).toBe('not inside an AWS Nitro Enclave');
   });
 
   it('refuses bad arguments before any system call', () => {
