@@ -36,12 +36,12 @@ export interface SimulatorRoot {
   readonly commonName: string;
 }
 
-function toPem(der: Uint8Array, label: string): string {
+export function toPem(der: Uint8Array, label: string): string {
   const base64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${base64.replace(/\n$/, '')}\n-----END ${label}-----\n`;
 }
 
-function writeAtomically(path: string, text: string, mode: number): void {
+export function writeAtomically(path: string, text: string, mode: number): void {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(temporary, text, { mode, flag: 'wx' });
   chmodSync(temporary, mode);
@@ -73,7 +73,7 @@ function generateRoot(dir: string): void {
   writeAtomically(join(dir, SIM_ROOT_CERT), toPem(der, 'CERTIFICATE'), 0o644);
 }
 
-function checkKeyFileMode(path: string): void {
+export function checkKeyFileMode(path: string): void {
   if (process.platform === 'win32') return;
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) {
@@ -81,6 +81,12 @@ function checkKeyFileMode(path: string): void {
       details: `mode ${mode.toString(8)}; expected 600 (chmod 600 the file)`,
     });
   }
+}
+
+/** Reads a PKCS #8 private key the simulator wrote, refusing one that others can read. */
+export function readPrivateKey(path: string): KeyObject {
+  checkKeyFileMode(path);
+  return createPrivateKey(readFileSync(path, 'utf8'));
 }
 
 /** Loads the simulator root from `dir`, generating it on first use when `create` is set. */
@@ -108,8 +114,7 @@ export function loadSimulatorRoot(dir = simulatorDir(), create = true): Simulato
   if (certificate === undefined || !certificate.subject.includes(SIMULATOR_ORGANIZATION)) {
     throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `${certPath} is not a veritee simulator root`);
   }
-  checkKeyFileMode(keyPath);
-  const privateKey = createPrivateKey(readFileSync(keyPath, 'utf8'));
+  const privateKey = readPrivateKey(keyPath);
   const commonName = /CN=([^,]+)/.exec(certificate.subject)?.[1] ?? 'veritee simulator root';
   return { dir, certificateDer: certificate.der, certificate, privateKey, commonName };
 }
