@@ -8,6 +8,7 @@
  * The clock is injected (`now`), so tests drive a simulated clock with `cycle()`; `run()` is the loop.
  */
 import { ErrorCode } from '../errors.js';
+import type { TrustAnchor } from '../pki/chain.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { type CollateralSource, verify } from '../verify.js';
@@ -48,6 +49,10 @@ export interface WatcherOptions {
   /** Collateral under Intel's `early` TCB evaluation data (optional). */
   readonly early?: CollateralSource | undefined;
   readonly now?: (() => Date) | undefined;
+  /** As `verify`'s: replace the embedded vendor roots (tests, private PKIs). Default: the pinned roots. */
+  readonly anchors?: readonly TrustAnchor[] | undefined;
+  /** As `verify`'s: simulator roots trusted explicitly (their evidence is platform `sim`). */
+  readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
   /** Called once per status change. */
   readonly emit: (event: WatchEvent) => void | Promise<void>;
 }
@@ -59,6 +64,12 @@ function fingerprint(status: WatchStatus): string {
 const codes = (issues: readonly { code: string }[]): string[] => [
   ...new Set(issues.map((issue) => issue.code)),
 ];
+
+/** SGX/TDX evidence (also the simulator's TDX quotes): Intel's `early` TCB evaluation data applies. */
+function isIntel(result: AttestationResult): boolean {
+  const imitated = result.platform === 'sim' ? result.claims.simulatedPlatform : result.platform;
+  return imitated === 'sgx' || imitated === 'tdx';
+}
 
 export class Watcher {
   private readonly last = new Map<string, { status: WatchStatus; print: string }>();
@@ -88,17 +99,20 @@ export class Watcher {
         early: null,
       };
     }
+    const trust = { anchors: this.options.anchors, simulatorRoots: this.options.simulatorRoots };
     const result = await verify(evidence, {
       at,
       policy: deployment.policy,
       collateralSource: this.options.source,
+      ...trust,
     });
     let early: WatchStatus['early'] = null;
-    if (this.options.early !== undefined && (result.platform === 'sgx' || result.platform === 'tdx')) {
+    if (this.options.early !== undefined && isIntel(result)) {
       const under = await verify(evidence, {
         at,
         policy: deployment.policy,
         collateralSource: this.options.early,
+        ...trust,
       });
       // Early data that cannot be had (not fetched, offline) says nothing about a coming recovery.
       if (under.errors[0]?.code === ErrorCode.COLLATERAL_UNAVAILABLE)

@@ -8,5 +8,12 @@ export {
   type EnclaveServerOptions,
   type RequestContext,
 } from './server.js';
-export { loadSimulatorRoot, simulatorAnchor, simulatorAnchorFromPem, simulatorDir } from './sim/store.js';
+export {
+  loadSimulatorRoot,
+  simulatorAnchor,
+  simulatorAnchorFromPem,
+  simulatorAnchors,
+  simulatorAnchorsFromPem,
+  simulatorDir,
+} from './sim/store.js';
 export { connectTcp, listenTcp, tcpLink } from './tcp.js';

@@ -31,6 +31,7 @@ import { readPrivateKey, toPem, writeAtomically } from './store.js';
 import { type CertificateRequest, type DistinguishedName, issueCertificate } from './x509.js';
 
 export const SIM_TDX_DIR = 'tdx';
+/** Listed in `store.ts` among the roots `simulatorAnchors` reads. */
 export const SIM_TDX_ROOT_CERT = join(SIM_TDX_DIR, 'root.pem');
 
 /**

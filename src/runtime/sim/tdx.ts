@@ -21,6 +21,7 @@ import {
   SGX_REPORT_SIZE,
   TeeTypeValue,
 } from '../../platforms/dcap/quote.js';
+import { sha384 } from './nitro.js';
 import type { SimulatedIdentity, SimulatedIntelPki } from './tdx-pki.js';
 import { issueCrl } from './x509.js';
 
@@ -53,10 +54,6 @@ const SIM_TCB_DATE = '2025-02-12T00:00:00Z';
 const SIM_RECOVERY_TCB_DATE = '2025-08-13T00:00:00Z';
 /** Intel's collateral is reissued daily and valid for 30 days. */
 const COLLATERAL_LIFETIME_MS = 30 * 24 * 3600 * 1000;
-
-function sha384(text: string): Uint8Array {
-  return new Uint8Array(createHash('sha384').update(text).digest());
-}
 
 function u16(value: number): Uint8Array {
   const out = new Uint8Array(2);
