@@ -25,6 +25,8 @@ export interface WatchStatus {
   /** `affirming`, `warning`, `contraindicated`, or `unavailable` when no evidence could be had. */
   readonly verdict: AttestationResult['verdict'] | 'unavailable';
   readonly tcbStatus: string | null;
+  /** The TCB's security advisories (Intel `INTEL-SA-…`), empty when none or not applicable. */
+  readonly advisoryIds: readonly string[];
   readonly validUntil: string | null;
   readonly errors: readonly string[];
   readonly warnings: readonly string[];
@@ -58,7 +60,13 @@ export interface WatcherOptions {
 }
 
 function fingerprint(status: WatchStatus): string {
-  return JSON.stringify([status.verdict, status.tcbStatus, status.errors, status.early?.verdict ?? null]);
+  return JSON.stringify([
+    status.verdict,
+    status.tcbStatus,
+    status.advisoryIds,
+    status.errors,
+    status.early?.verdict ?? null,
+  ]);
 }
 
 const codes = (issues: readonly { code: string }[]): string[] => [
@@ -93,6 +101,7 @@ export class Watcher {
         deployment: deployment.name,
         verdict: 'unavailable',
         tcbStatus: null,
+        advisoryIds: [],
         validUntil: null,
         errors: [error instanceof Error && 'code' in error ? String(error.code) : ErrorCode.EVIDENCE_INVALID],
         warnings: [],
@@ -135,6 +144,7 @@ export class Watcher {
       deployment: deployment.name,
       verdict: result.verdict,
       tcbStatus: result.tcb?.status ?? null,
+      advisoryIds: result.tcb?.advisoryIds ?? [],
       validUntil: result.validUntil,
       errors: codes(result.errors),
       warnings: codes(result.warnings),
