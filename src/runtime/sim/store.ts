@@ -20,8 +20,11 @@ import { issueCertificate } from './x509.js';
 
 export const SIM_ROOT_CERT = 'nitro-root.pem';
 export const SIM_ROOT_KEY = 'nitro-root.key.pem';
-/** The public roots a simulator directory may hold: the Nitro root and the TDX PKI's (`tdx-pki.ts`). */
-const SIM_ROOT_CERTS = [SIM_ROOT_CERT, 'tdx/root.pem'] as const;
+/** The TDX PKI's directory and root (`tdx-pki.ts`). */
+export const SIM_TDX_DIR = 'tdx';
+export const SIM_TDX_ROOT_CERT = `${SIM_TDX_DIR}/root.pem`;
+/** The public roots a simulator directory may hold. */
+const SIM_ROOT_CERTS = [SIM_ROOT_CERT, SIM_TDX_ROOT_CERT] as const;
 const ROOT_LIFETIME_MS = 10 * 365 * 24 * 3600 * 1000;
 
 /** The directory the simulator keeps its root in (see the module comment). */

@@ -27,12 +27,8 @@ import {
   SGX_EXTENSION_OID,
 } from '../../platforms/dcap/pck.js';
 import { derEnumerated, derInteger, derOctetString, derOid, derSequence } from './der.js';
-import { readPrivateKey, toPem, writeAtomically } from './store.js';
+import { readPrivateKey, SIM_TDX_DIR, SIM_TDX_ROOT_CERT, toPem, writeAtomically } from './store.js';
 import { type CertificateRequest, type DistinguishedName, issueCertificate } from './x509.js';
-
-export const SIM_TDX_DIR = 'tdx';
-/** Listed in `store.ts` among the roots `simulatorAnchors` reads. */
-export const SIM_TDX_ROOT_CERT = join(SIM_TDX_DIR, 'root.pem');
 
 /**
  * The simulated platform's FMSPC: not one of Intel's (Intel's FMSPCs start with the CPU family/model
@@ -47,17 +43,15 @@ export const SIM_PCE_SVN = 13;
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
-interface Role {
-  readonly file: string;
-  readonly commonName: string;
-}
+type Role = 'root' | 'pckCa' | 'tcbSigning' | 'pck';
 
-const ROLES = {
-  root: { file: 'root', commonName: '' },
-  pckCa: { file: 'pck-ca', commonName: IntelName.pckPlatformCa },
-  tcbSigning: { file: 'tcb-signing', commonName: IntelName.tcbSigning },
-  pck: { file: 'pck', commonName: IntelName.pck },
-} as const satisfies Record<string, Role>;
+/** File name (without `.pem` / `.key.pem`) of each certificate of the PKI. */
+const FILES: Readonly<Record<Role, string>> = {
+  root: 'root',
+  pckCa: 'pck-ca',
+  tcbSigning: 'tcb-signing',
+  pck: 'pck',
+};
 
 export interface SimulatedIdentity {
   readonly certificate: Certificate;
@@ -108,12 +102,13 @@ function generatePki(target: string): void {
   });
   const names = {
     root: nameOf(`veritee simulator SGX Root CA ${randomBytes(4).toString('hex')}`),
-    pckCa: nameOf(ROLES.pckCa.commonName),
-    tcbSigning: nameOf(ROLES.tcbSigning.commonName),
-    pck: nameOf(ROLES.pck.commonName),
+    // The common names DCAP verifiers require of each role ("SGX PCK Certificate and CRL Profile").
+    pckCa: nameOf(IntelName.pckPlatformCa),
+    tcbSigning: nameOf(IntelName.tcbSigning),
+    pck: nameOf(IntelName.pck),
   };
   const issue = (
-    role: keyof typeof keys,
+    role: Role,
     issuer: 'root' | 'pckCa',
     years: number,
     extra: Partial<Pick<CertificateRequest, 'pathLength' | 'extensions'>> = {},
@@ -137,14 +132,14 @@ function generatePki(target: string): void {
       extensions: [{ oid: SGX_EXTENSION_OID, value: sgxExtension(randomBytes(16), randomBytes(16)) }],
     }),
   };
-  for (const role of Object.keys(keys) as (keyof typeof keys)[]) {
+  for (const role of Object.keys(keys) as Role[]) {
     // Key first: a reader that finds a certificate can always find its key.
     writeAtomically(
-      join(target, `${ROLES[role].file}.key.pem`),
+      join(target, `${FILES[role]}.key.pem`),
       keys[role].privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
       0o600,
     );
-    writeAtomically(join(target, `${ROLES[role].file}.pem`), toPem(certificates[role], 'CERTIFICATE'), 0o644);
+    writeAtomically(join(target, `${FILES[role]}.pem`), toPem(certificates[role], 'CERTIFICATE'), 0o644);
   }
 }
 
@@ -167,7 +162,7 @@ function createPki(dir: string): void {
 }
 
 function readIdentity(dir: string, role: Role): SimulatedIdentity {
-  const path = join(dir, SIM_TDX_DIR, `${role.file}.pem`);
+  const path = join(dir, SIM_TDX_DIR, `${FILES[role]}.pem`);
   const pem = readFileSync(path, 'utf8');
   const [certificate] = parsePemCertificates(pem, path);
   if (certificate === undefined || !certificate.subject.includes(SIMULATOR_ORGANIZATION)) {
@@ -177,7 +172,7 @@ function readIdentity(dir: string, role: Role): SimulatedIdentity {
   return {
     certificate,
     pem,
-    key: readPrivateKey(join(dir, SIM_TDX_DIR, `${role.file}.key.pem`)),
+    key: readPrivateKey(join(dir, SIM_TDX_DIR, `${FILES[role]}.key.pem`)),
     name: { commonName, organization: SIMULATOR_ORGANIZATION },
   };
 }
@@ -192,12 +187,12 @@ export function loadSimulatedIntelPki(dir: string, create = true): SimulatedInte
     }
     createPki(dir);
   }
-  const pck = readIdentity(dir, ROLES.pck);
+  const pck = readIdentity(dir, 'pck');
   return {
     dir,
-    root: readIdentity(dir, ROLES.root),
-    pckCa: readIdentity(dir, ROLES.pckCa),
-    tcbSigning: readIdentity(dir, ROLES.tcbSigning),
+    root: readIdentity(dir, 'root'),
+    pckCa: readIdentity(dir, 'pckCa'),
+    tcbSigning: readIdentity(dir, 'tcbSigning'),
     pck,
     platform: parsePckExtension(pck.certificate, join(dir, SIM_TDX_DIR, 'pck.pem')),
   };
