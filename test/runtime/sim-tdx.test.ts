@@ -5,7 +5,16 @@
  * quotes still verify as `tdx` next to it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +82,60 @@ describe('the simulated TDX platform', () => {
     expect(toHex(report.mrTd)).toBe(toHex(defaultSimulatedTdMeasurements().mrtd));
     const binding = createHash('sha256').update(parsed.attestationKey).update(parsed.qe.qeAuthData).digest();
     expect(toHex(parsed.qe.qeReport.reportData)).toBe(toHex(binding) + '00'.repeat(32));
+  });
+
+  it('refuses a damaged PKI, a key others can read, and an unknown format, with typed errors', () => {
+    const damaged = (damage: (tdx: string) => void): string => {
+      const copy = mkdtempSync(join(tmpdir(), 'veritee-sim-tdx-bad-'));
+      cpSync(join(dir, 'tdx'), join(copy, 'tdx'), { recursive: true });
+      damage(join(copy, 'tdx'));
+      return copy;
+    };
+    const codeOf = (fn: () => unknown): string | undefined => {
+      try {
+        fn();
+        return undefined;
+      } catch (error) {
+        expect(error).toBeInstanceOf(VeriteeError);
+        return (error as VeriteeError).code;
+      }
+    };
+    const failures = [
+      damaged((tdx) => chmodSync(join(tdx, 'pck.key.pem'), 0o644)),
+      damaged((tdx) => writeFileSync(join(tdx, 'pck.key.pem'), 'not a key')),
+      damaged((tdx) => rmSync(join(tdx, 'tcb-signing.key.pem'))),
+      // A certificate that is not the simulator's (here: a real Intel PCK chain) is refused.
+      damaged((tdx) => writeFileSync(join(tdx, 'pck-ca.pem'), parseQuote(REAL.quote).qe.pckChainPem)),
+    ].map((copy) => {
+      let message = '';
+      try {
+        loadSimulatedIntelPki(copy, false);
+      } catch (error) {
+        message = (error as VeriteeError).message;
+      }
+      return [codeOf(() => loadSimulatedIntelPki(copy, false)), message];
+    });
+    expect(failures.map(([code]) => code)).toEqual(Array(4).fill(ErrorCode.PROVIDER_FAILED));
+    expect(failures.map(([, message]) => message)).toEqual([
+      expect.stringMatching(/readable by others/),
+      expect.stringMatching(/not a PKCS #8 private key/),
+      expect.stringMatching(/cannot read simulator file .*tcb-signing\.key\.pem/),
+      expect.stringMatching(/pck-ca\.pem is not a veritee simulator certificate/),
+    ]);
+    const copy = damaged(() => {});
+    expect(codeOf(() => loadSimulatedIntelPki(join(copy, 'none'), false))).toBe(
+      ErrorCode.PROVIDER_UNAVAILABLE,
+    );
+    expect(codeOf(() => simulatorProvider({ dir, format: 'sgx' as 'tdx', warn: () => {} }))).toBe(
+      ErrorCode.ARGUMENT_INVALID,
+    );
+    const sim = new SimulatedTdx(loadSimulatedIntelPki(dir), defaultSimulatedTdMeasurements());
+    expect(codeOf(() => sim.quote(new Uint8Array(63)))).toBe(ErrorCode.ARGUMENT_INVALID);
+    expect(
+      codeOf(
+        () => new SimulatedTdx(loadSimulatedIntelPki(dir), { mrtd: new Uint8Array(32), rtmr: [] as never }),
+      ),
+    ).toBe(ErrorCode.ARGUMENT_INVALID);
   });
 
   it('writes its collateral next to the roots, as the served dcap-qvl JSON', () => {

@@ -91,8 +91,25 @@ export function checkKeyFileMode(path: string): void {
 
 /** Reads a PKCS #8 private key the simulator wrote, refusing one that others can read. */
 export function readPrivateKey(path: string): KeyObject {
+  const text = readSimulatorFile(path);
   checkKeyFileMode(path);
-  return createPrivateKey(readFileSync(path, 'utf8'));
+  try {
+    return createPrivateKey(text);
+  } catch {
+    // Never the key material itself in an error.
+    throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `simulator key ${path} is not a PKCS #8 private key`);
+  }
+}
+
+/** Reads a file of the simulator directory as text; a missing or unreadable one is PROVIDER_FAILED. */
+export function readSimulatorFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `cannot read simulator file ${path}`, {
+      details: (error as NodeJS.ErrnoException).code ?? 'read error',
+    });
+  }
 }
 
 /** Loads the simulator root from `dir`, generating it on first use when `create` is set. */

@@ -15,7 +15,7 @@
  * `sim`, and one that does not rejects the chain as untrusted.
  */
 import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import { type Certificate, parsePemCertificates } from '../../pki/certificate.js';
@@ -27,7 +27,14 @@ import {
   SGX_EXTENSION_OID,
 } from '../../platforms/dcap/pck.js';
 import { derEnumerated, derInteger, derOctetString, derOid, derSequence } from './der.js';
-import { readPrivateKey, SIM_TDX_DIR, SIM_TDX_ROOT_CERT, toPem, writeAtomically } from './store.js';
+import {
+  readPrivateKey,
+  readSimulatorFile,
+  SIM_TDX_DIR,
+  SIM_TDX_ROOT_CERT,
+  toPem,
+  writeAtomically,
+} from './store.js';
 import { type CertificateRequest, type DistinguishedName, issueCertificate } from './x509.js';
 
 /**
@@ -163,7 +170,7 @@ function createPki(dir: string): void {
 
 function readIdentity(dir: string, role: Role): SimulatedIdentity {
   const path = join(dir, SIM_TDX_DIR, `${FILES[role]}.pem`);
-  const pem = readFileSync(path, 'utf8');
+  const pem = readSimulatorFile(path);
   const [certificate] = parsePemCertificates(pem, path);
   if (certificate === undefined || !certificate.subject.includes(SIMULATOR_ORGANIZATION)) {
     throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `${path} is not a veritee simulator certificate`);
