@@ -16,4 +16,11 @@ export {
   simulatorAnchorsFromPem,
   simulatorDir,
 } from './sim/store.js';
+export {
+  type SimulatedCollateralJson,
+  type SimulatedCollateralOptions,
+  type SimulatedTdMeasurements,
+  SimulatedTdx,
+} from './sim/tdx.js';
+export { loadSimulatedIntelPki, SIM_FMSPC, type SimulatedIntelPki } from './sim/tdx-pki.js';
 export { connectTcp, listenTcp, tcpLink } from './tcp.js';
