@@ -35,7 +35,7 @@ export interface SimulatedTdMeasurements {
  * The simulated TDX module and TD QE. TEE_TCB_SVN: byte 0 the module's SVN, byte 1 its major version
  * (1: graded by the TCB Info's `TDX_01` module identity), the rest the TDX TCB components.
  */
-export const SIM_TEE_TCB_SVN = Uint8Array.of(3, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+const SIM_TEE_TCB_SVN = Uint8Array.of(3, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 const SIM_MR_SEAM = sha384('veritee simulator TDX module');
 /** Intel-signed TDX modules report an all-zero MRSIGNERSEAM. */
 const SIM_MR_SIGNER_SEAM = new Uint8Array(48);
@@ -131,7 +131,8 @@ export class SimulatedTdx {
   readonly #attestationKey: KeyObject;
   readonly #attestationPublicKey: Uint8Array;
   readonly #qeAuthData: Uint8Array;
-  readonly #pckChain: Uint8Array;
+  /** Header user data: real QEs put a platform QE identifier in its first 16 bytes. */
+  readonly #qeId: Uint8Array;
   /** The QE report and its PCK signature: fixed for one attestation key, as on a real platform. */
   readonly #qeCertification: Uint8Array;
 
@@ -158,17 +159,18 @@ export class SimulatedTdx {
     const binding = createHash('sha256').update(this.#attestationPublicKey).update(this.#qeAuthData).digest();
     const report = qeReport(pki.platform.cpuSvn, concatBytes(new Uint8Array(binding), new Uint8Array(32)));
     // Certification data type 5: the PCK chain (PCK, PCK CA, root) as PEM, NUL-terminated like real QEs.
-    const pem = pki.pck.pem + pki.pckCa.pem + pki.root.pem;
-    this.#pckChain = concatBytes(new TextEncoder().encode(pem), new Uint8Array(1));
+    const pckChain = concatBytes(utf8Encode(pki.pck.pem + pki.pckCa.pem + pki.root.pem), new Uint8Array(1));
     this.#qeCertification = concatBytes(
       report,
       signP256(report, pki.pck.key),
       u16(this.#qeAuthData.length),
       this.#qeAuthData,
       u16(CertificationDataType.PCK_CHAIN),
-      u32(this.#pckChain.length),
-      this.#pckChain,
+      u32(pckChain.length),
+      pckChain,
     );
+    const qeId = createHash('sha256').update('veritee simulator QE id').update(pki.platform.ppid).digest();
+    this.#qeId = concatBytes(new Uint8Array(qeId).subarray(0, 16), new Uint8Array(4));
   }
 
   /** [TDX-QL] TD Quote Header (48 bytes). */
@@ -180,15 +182,14 @@ export class SimulatedTdx {
       u16(0), // reserved
       u16(0), // reserved
       Uint8Array.from(Buffer.from(INTEL_QE_VENDOR_ID, 'hex')),
-      // User data: real QEs put a platform QE identifier in the first 16 bytes.
-      concatBytes(this.#pki.platform.ppid, new Uint8Array(4)),
+      this.#qeId,
     );
   }
 
   /** [TDX-QL] TD Quote Body for TDX 1.0 (584 bytes). */
   #body(reportData: Uint8Array): Uint8Array {
     const zeros48 = new Uint8Array(48);
-    const body = concatBytes(
+    return concatBytes(
       SIM_TEE_TCB_SVN,
       SIM_MR_SEAM,
       SIM_MR_SIGNER_SEAM,
@@ -202,7 +203,6 @@ export class SimulatedTdx {
       ...this.#measurements.rtmr,
       reportData,
     );
-    return body;
   }
 
   /** A TDX quote v4 whose REPORTDATA is `reportData` (64 bytes). */
