@@ -6,10 +6,14 @@
  * - `fetchEnclaveEvidence(url)`: fresh evidence for a random nonce, verified and checked to bind the
  *   channel key, the signing key and that nonce.
  * - `callEnclave(url, body, keys)`: POST /call, accepted only with a valid signature by the attested key.
+ * - `fetchEnclaveCollateral(url)`: the collateral the server's evidence needs but does not carry (the TDX
+ *   simulator's), to pass as `collateral`; undefined when the server has none. Untrusted: `verify` checks
+ *   its signatures up to the verifier's own anchors like any collateral.
  */
 import { backend } from '#crypto';
 import { fromBase64, fromHex, toHex } from '../bytes.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
+import { readBodyLimited } from '../stream.js';
 import { checkBinding } from './binding.js';
 import { type AttestedChannel, type ClientOptions, connectChannel, verifyPeerEvidence } from './channel.js';
 import { openWebSocket, type WebSocketLike, webSocketLink } from './link.js';
@@ -90,6 +94,43 @@ export async function fetchEnclaveEvidence(
   const result = await verifyPeerEvidence(fromBase64(body.evidence, 'evidence'), expected, options, 'server');
   checkBinding(result, expected, 'server');
   return { result, channelKey, signingKey };
+}
+
+/** Largest collateral document accepted from an enclave server (real DCAP collateral is ~20 KiB). */
+const MAX_COLLATERAL_BYTES = 1 << 20;
+
+export async function fetchEnclaveCollateral(
+  url: string,
+  options: { fetch?: typeof fetch } = {},
+): Promise<unknown> {
+  const doFetch = options.fetch ?? fetch;
+  const response = await doFetch(`${baseUrl(url)}/collateral`);
+  if (response.status === 404) return undefined;
+  if (!response.ok) {
+    throw new VeriteeError(
+      ErrorCode.COLLATERAL_UNAVAILABLE,
+      'the enclave server did not serve its collateral',
+      {
+        details: `HTTP ${response.status}`,
+      },
+    );
+  }
+  const body = await readBodyLimited(
+    response,
+    MAX_COLLATERAL_BYTES,
+    (detail) =>
+      new VeriteeError(ErrorCode.COLLATERAL_INVALID, 'the enclave server sent oversized collateral', {
+        details: detail,
+      }),
+  );
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new VeriteeError(
+      ErrorCode.COLLATERAL_INVALID,
+      'the enclave server sent collateral that is not JSON',
+    );
+  }
 }
 
 export async function callEnclave(

@@ -24,6 +24,7 @@ export {
   channelUrl,
   connectEnclave,
   type EnclaveClientOptions,
+  fetchEnclaveCollateral,
   fetchEnclaveEvidence,
 } from './client.js';
 export {

@@ -1,22 +1,18 @@
 /** `veritee connect <url>`: verify the enclave, open the attested channel, send one message, print the reply. */
-import { utf8Decode } from '../bytes.js';
+import { fetchEnclaveCollateral } from '../channel/client.js';
 import { ErrorCode, isVeriteeError, VeriteeError } from '../errors.js';
-import type { TrustAnchor } from '../pki/chain.js';
 import { DEFAULT_POLICY } from '../policy/parse.js';
-import { DEFAULT_PLATFORMS, type Policy } from '../policy/types.js';
+import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { connectEnclave } from '../runtime/client.js';
-import { simulatorAnchor, simulatorAnchorFromPem, simulatorDir } from '../runtime/sim/store.js';
-import { EXIT, readInput } from './io.js';
+import { EXIT } from './io.js';
 import { formatReport } from './report.js';
+import { type SimTrustOptions, simulatorRootsFor, withSimPlatform } from './sim-trust.js';
 import type { CommandOutput } from './verify-command.js';
 import { loadPolicyFile } from './verify-command.js';
 
-export interface ConnectCommandOptions {
+export interface ConnectCommandOptions extends SimTrustOptions {
   readonly policy?: string;
-  readonly trustSim?: boolean;
-  readonly simDir?: string;
-  readonly simRoot?: string;
   readonly send?: string;
   readonly json?: boolean;
   readonly timeout?: string;
@@ -35,22 +31,26 @@ const REJECTIONS = new Set<string>([
   ErrorCode.CHANNEL_MESSAGE_TOO_LARGE,
 ]);
 
-async function simulatorRoots(options: ConnectCommandOptions, policy: Policy): Promise<TrustAnchor[]> {
-  const wanted = options.trustSim === true || (policy.platforms ?? []).includes('sim');
-  if (!wanted) return [];
-  if (options.simRoot !== undefined) {
-    return [
-      await simulatorAnchorFromPem(utf8Decode(readInput(options.simRoot, 'simulator root')), options.simRoot),
-    ];
-  }
-  return [await simulatorAnchor(options.simDir ?? simulatorDir())];
-}
-
 function effectivePolicy(options: ConnectCommandOptions): Policy {
   const policy = options.policy === undefined ? DEFAULT_POLICY : loadPolicyFile(options.policy).policy;
-  if (!options.trustSim) return policy;
-  const platforms = policy.platforms ?? DEFAULT_PLATFORMS;
-  return platforms.includes('sim') ? policy : { ...policy, platforms: [...platforms, 'sim'] };
+  return withSimPlatform(policy, options);
+}
+
+/**
+ * The server's collateral (`GET /collateral`: the TDX simulator's), for http(s) URLs. A server that
+ * serves none, or cannot be reached, gives none (verification then fails closed, or the channel reports
+ * the connection); one that serves unusable collateral is rejected.
+ */
+async function serverCollateral(url: string): Promise<unknown> {
+  if (!/^https?:\/\//.test(url)) return undefined;
+  try {
+    return await fetchEnclaveCollateral(url);
+  } catch (error) {
+    if (!isVeriteeError(error)) return undefined;
+    throw new VeriteeError(ErrorCode.CHANNEL_EVIDENCE_REJECTED, "the server's collateral is unusable", {
+      details: error.message,
+    });
+  }
 }
 
 function parseTimeout(text: string | undefined): number | undefined {
@@ -74,10 +74,16 @@ export async function runConnect(
     });
   }
   const policy = effectivePolicy(options);
-  const roots = await simulatorRoots(options, policy);
+  const roots = await simulatorRootsFor(options, policy);
   const handshakeTimeoutMs = parseTimeout(options.timeout);
   try {
-    const channel = await connectEnclave(url, { policy, simulatorRoots: roots, handshakeTimeoutMs });
+    const collateral = await serverCollateral(url);
+    const channel = await connectEnclave(url, {
+      policy,
+      simulatorRoots: roots,
+      collateral,
+      handshakeTimeoutMs,
+    });
     channel.send(options.send);
     const reply = await channel.receive();
     channel.close();

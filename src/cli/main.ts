@@ -41,6 +41,9 @@ function buildProgram(): Command {
     .option('--chain <file>', 'SEV-SNP: ASK or ASVK, optionally with the ARK (PEM or DER)')
     .option('--crl <file>', 'SEV-SNP: AMD CRL (DER or PEM)')
     .option('--expect <file>', 'measurements.json: the evidence must show these values for its platform')
+    .option('--trust-sim', "trust this installation's simulator roots and accept platform sim")
+    .option('--sim-dir <dir>', 'simulator root directory (default $XDG_CONFIG_HOME/veritee/sim)')
+    .option('--sim-root <pem>', 'simulator root certificate(s) file (instead of --sim-dir)')
     .option(
       '--release <bundle>',
       "release bundle for the policy's releases section (repeatable)",
@@ -86,6 +89,10 @@ function buildProgram(): Command {
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--provider <name>', 'evidence provider: auto, tsm, dstack, gramine, nitro, sim (default auto)')
     .option('--sim-dir <dir>', 'simulator root directory (default $XDG_CONFIG_HOME/veritee/sim)')
+    .option(
+      '--sim-format <format>',
+      'what the simulator emits: nitro (a Nitro document) or tdx (a TDX quote)',
+    )
     .action(async (app: string | undefined, options) => {
       const server = await runServe(app, options);
       const stop = () => void server.close().then(() => process.exit(EXIT.accepted));

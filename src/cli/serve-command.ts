@@ -7,8 +7,11 @@ import { ErrorCode, VeriteeError } from '../errors.js';
 import {
   createProvider,
   defaultSimulatedMeasurements,
+  defaultSimulatedTdMeasurements,
   PROVIDER_NAMES,
   type ProviderName,
+  SIMULATOR_FORMATS,
+  type SimulatorFormat,
 } from '../runtime/providers/index.js';
 import { createEnclaveServer, type EnclaveHandler, type EnclaveServer } from '../runtime/server.js';
 import { sha384 } from '../runtime/sim/nitro.js';
@@ -18,6 +21,7 @@ export interface ServeCommandOptions {
   readonly host?: string;
   readonly provider?: string;
   readonly simDir?: string;
+  readonly simFormat?: string;
 }
 
 export function parsePort(text: string | undefined): number {
@@ -37,6 +41,17 @@ function parseProvider(text: string | undefined): ProviderName | 'auto' {
     );
   }
   return name as ProviderName | 'auto';
+}
+
+function parseSimFormat(text: string | undefined): SimulatorFormat {
+  const format = text ?? 'nitro';
+  if (!SIMULATOR_FORMATS.includes(format as SimulatorFormat)) {
+    throw new VeriteeError(
+      ErrorCode.ARGUMENT_INVALID,
+      `--sim-format must be ${SIMULATOR_FORMATS.join(' or ')}`,
+    );
+  }
+  return format as SimulatorFormat;
 }
 
 async function loadHandler(path: string): Promise<{ handler: EnclaveHandler; bytes: Uint8Array }> {
@@ -73,9 +88,15 @@ export async function runServe(
   if (app === undefined) throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'missing app module');
   const port = parsePort(options.port);
   const providerName = parseProvider(options.provider);
+  const format = parseSimFormat(options.simFormat);
   const { handler, bytes } = await loadHandler(app);
   const provider = await createProvider(providerName, {
-    simulator: { dir: options.simDir, measurements: defaultSimulatedMeasurements(bytes) },
+    simulator: {
+      dir: options.simDir,
+      format,
+      measurements: defaultSimulatedMeasurements(bytes),
+      tdMeasurements: defaultSimulatedTdMeasurements(bytes),
+    },
   });
   // Self-check before listening: one evidence request, so a missing or broken TEE interface is reported
   // now (exit 2) rather than at the first client's handshake.
@@ -86,8 +107,9 @@ export async function runServe(
   });
   const host = options.host ?? '127.0.0.1';
   const actual = await server.listen(port, host);
+  const appMeasurement = format === 'tdx' ? 'MRTD' : 'PCR0';
   const simulated = provider.simulated
-    ? ` (SIMULATOR; PCR0 = SHA-384 of the app = ${toHex(sha384(bytes))})`
+    ? ` (SIMULATOR ${format}; ${appMeasurement} = SHA-384 of the app = ${toHex(sha384(bytes))})`
     : '';
   process.stderr.write(
     `veritee serve: ${app} on http://${host}:${actual} (channel ws://${host}:${actual}/channel), provider ${provider.name}${simulated}\n`,

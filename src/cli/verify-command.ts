@@ -5,6 +5,7 @@ import { toHex } from '../bytes.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 import { expectedMeasurementChecks, parseMeasurementsFile, withChecks } from '../measure/measurements.js';
 import { signEar, toEar } from '../policy/ear.js';
+import { DEFAULT_POLICY } from '../policy/parse.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { isUnusableInput, loadPolicy, verify } from '../verify.js';
@@ -13,8 +14,9 @@ import { readCollateral } from './collateral.js';
 import { isConfigured, openCollateral, Progress } from './collateral-config.js';
 import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
 import { formatReport } from './report.js';
+import { type SimTrustOptions, simulatorRootsFor, withSimPlatform } from './sim-trust.js';
 
-export interface VerifyCommandOptions {
+export interface VerifyCommandOptions extends SimTrustOptions {
   readonly at?: string;
   readonly policy?: string;
   /** Endorsements: a file or a folder (Intel DCAP: dcap-qvl JSON or PCS wire-format files). */
@@ -112,6 +114,10 @@ export async function runVerify(
   const input = readInput(options.demo ? DEMO.path : file!, 'evidence');
   const at = options.at !== undefined ? parseTime(options.at) : options.demo ? DEMO.at : new Date();
   const loaded = options.policy === undefined ? undefined : loadPolicyFile(options.policy);
+  const policy = options.trustSim
+    ? withSimPlatform(loaded?.policy ?? DEFAULT_POLICY, options)
+    : loaded?.policy;
+  const simulatorRoots = await simulatorRootsFor(options, policy ?? DEFAULT_POLICY);
   const collateral = collateralOf(options);
   const expected =
     options.expect === undefined
@@ -126,7 +132,8 @@ export async function runVerify(
   try {
     verified = await verify(input, {
       at,
-      policy: loaded?.policy,
+      policy,
+      simulatorRoots,
       collateral,
       releases,
       collateralSource: context?.resolver,

@@ -8,6 +8,7 @@
  * The clock is injected (`now`), so tests drive a simulated clock with `cycle()`; `run()` is the loop.
  */
 import { ErrorCode } from '../errors.js';
+import type { TrustAnchor } from '../pki/chain.js';
 import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { type CollateralSource, verify } from '../verify.js';
@@ -24,6 +25,8 @@ export interface WatchStatus {
   /** `affirming`, `warning`, `contraindicated`, or `unavailable` when no evidence could be had. */
   readonly verdict: AttestationResult['verdict'] | 'unavailable';
   readonly tcbStatus: string | null;
+  /** The TCB's security advisories (Intel `INTEL-SA-…`), empty when none or not applicable. */
+  readonly advisoryIds: readonly string[];
   readonly validUntil: string | null;
   readonly errors: readonly string[];
   readonly warnings: readonly string[];
@@ -48,17 +51,33 @@ export interface WatcherOptions {
   /** Collateral under Intel's `early` TCB evaluation data (optional). */
   readonly early?: CollateralSource | undefined;
   readonly now?: (() => Date) | undefined;
+  /** As `verify`'s: replace the embedded vendor roots (tests, private PKIs). Default: the pinned roots. */
+  readonly anchors?: readonly TrustAnchor[] | undefined;
+  /** As `verify`'s: simulator roots trusted explicitly (their evidence is platform `sim`). */
+  readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
   /** Called once per status change. */
   readonly emit: (event: WatchEvent) => void | Promise<void>;
 }
 
 function fingerprint(status: WatchStatus): string {
-  return JSON.stringify([status.verdict, status.tcbStatus, status.errors, status.early?.verdict ?? null]);
+  return JSON.stringify([
+    status.verdict,
+    status.tcbStatus,
+    status.advisoryIds,
+    status.errors,
+    status.early?.verdict ?? null,
+  ]);
 }
 
 const codes = (issues: readonly { code: string }[]): string[] => [
   ...new Set(issues.map((issue) => issue.code)),
 ];
+
+/** SGX/TDX evidence (also the simulator's TDX quotes): Intel's `early` TCB evaluation data applies. */
+function isIntel(result: AttestationResult): boolean {
+  const imitated = result.platform === 'sim' ? result.claims.simulatedPlatform : result.platform;
+  return imitated === 'sgx' || imitated === 'tdx';
+}
 
 export class Watcher {
   private readonly last = new Map<string, { status: WatchStatus; print: string }>();
@@ -82,23 +101,27 @@ export class Watcher {
         deployment: deployment.name,
         verdict: 'unavailable',
         tcbStatus: null,
+        advisoryIds: [],
         validUntil: null,
         errors: [error instanceof Error && 'code' in error ? String(error.code) : ErrorCode.EVIDENCE_INVALID],
         warnings: [],
         early: null,
       };
     }
+    const trust = { anchors: this.options.anchors, simulatorRoots: this.options.simulatorRoots };
     const result = await verify(evidence, {
       at,
       policy: deployment.policy,
       collateralSource: this.options.source,
+      ...trust,
     });
     let early: WatchStatus['early'] = null;
-    if (this.options.early !== undefined && (result.platform === 'sgx' || result.platform === 'tdx')) {
+    if (this.options.early !== undefined && isIntel(result)) {
       const under = await verify(evidence, {
         at,
         policy: deployment.policy,
         collateralSource: this.options.early,
+        ...trust,
       });
       // Early data that cannot be had (not fetched, offline) says nothing about a coming recovery.
       if (under.errors[0]?.code === ErrorCode.COLLATERAL_UNAVAILABLE)
@@ -121,6 +144,7 @@ export class Watcher {
       deployment: deployment.name,
       verdict: result.verdict,
       tcbStatus: result.tcb?.status ?? null,
+      advisoryIds: result.tcb?.advisoryIds ?? [],
       validUntil: result.validUntil,
       errors: codes(result.errors),
       warnings: codes(result.warnings),

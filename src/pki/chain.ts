@@ -30,6 +30,14 @@ export function isSimulatorAnchor(anchor: TrustAnchor): boolean {
   return anchor.kind === 'simulator' || anchor.certificate.subject.includes(SIMULATOR_ORGANIZATION);
 }
 
+/**
+ * True when two anchors are the same root (same certificate). Compared by fingerprint, not object
+ * identity: memoised chains keep the anchor object of the call that verified them first.
+ */
+export function sameAnchor(a: TrustAnchor, b: TrustAnchor): boolean {
+  return a.certificate.fingerprint === b.certificate.fingerprint;
+}
+
 export interface ChainOptions {
   /** The verification time. */
   readonly at: Date;

@@ -16,6 +16,7 @@ export {
   isSimulatorAnchor,
   makeTrustAnchor,
   SIMULATOR_ORGANIZATION,
+  sameAnchor,
   type TrustAnchor,
   type VerifiedChain,
   verifyChain,

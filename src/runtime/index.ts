@@ -8,5 +8,19 @@ export {
   type EnclaveServerOptions,
   type RequestContext,
 } from './server.js';
-export { loadSimulatorRoot, simulatorAnchor, simulatorAnchorFromPem, simulatorDir } from './sim/store.js';
+export {
+  loadSimulatorRoot,
+  simulatorAnchor,
+  simulatorAnchorFromPem,
+  simulatorAnchors,
+  simulatorAnchorsFromPem,
+  simulatorDir,
+} from './sim/store.js';
+export {
+  type SimulatedCollateralJson,
+  type SimulatedCollateralOptions,
+  type SimulatedTdMeasurements,
+  SimulatedTdx,
+} from './sim/tdx.js';
+export { loadSimulatedIntelPki, SIM_FMSPC, type SimulatedIntelPki } from './sim/tdx-pki.js';
 export { connectTcp, listenTcp, tcpLink } from './tcp.js';

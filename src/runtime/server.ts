@@ -2,6 +2,8 @@
  * The enclave app server: `createEnclaveServer(handler)` serves, on one HTTP port,
  *
  *   GET  /evidence?nonce=<hex>   fresh evidence binding the channel key, the signing key and the nonce
+ *   GET  /collateral             endorsements the evidence needs that it does not carry (the TDX
+ *                                simulator's DCAP collateral), JSON; 404 when the provider has none
  *   POST /call                   the handler over plain HTTP; the response is signed (see below)
  *   GET  /channel  (WebSocket)   the attested Noise channel: each message is handed to the handler
  *
@@ -134,6 +136,11 @@ export function createEnclaveServer(handler: EnclaveHandler, options: EnclaveSer
         nonce: toHex(nonce),
       };
       return ['application/json', utf8Encode(JSON.stringify(body))];
+    }
+    if (req.method === 'GET' && url.pathname === '/collateral') {
+      const collateral = await options.provider.collateral?.();
+      if (collateral === undefined) throw new HttpError(404, 'this evidence provider serves no collateral');
+      return ['application/json', collateral];
     }
     if (req.method === 'POST' && url.pathname === '/call') {
       return ['application/octet-stream', toBytes(await handler(requestBody, { transport: 'http' }))];

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PCS_FILES } from '../../src/platforms/dcap/collateral.js';
 
 export const DCAP_DIR = fileURLToPath(new URL('../vectors/dcap/', import.meta.url));
 export const SNP_DIR = fileURLToPath(new URL('../vectors/sev-snp/', import.meta.url));
@@ -36,7 +37,6 @@ export interface MockServer {
 }
 
 const read = (path: string): Uint8Array => new Uint8Array(readFileSync(path));
-const chainHeader = (path: string): string => encodeURIComponent(readFileSync(path, 'utf8'));
 
 /** The PCS routes of one DCAP vector folder (FMSPC and TEE type given). */
 export function pcsRoutes(
@@ -47,26 +47,42 @@ export function pcsRoutes(
   update = 'standard',
 ): [string, Uint8Array, Record<string, string>][] {
   const dir = join(DCAP_DIR, vector);
+  const files = Object.fromEntries(
+    Object.values(PCS_FILES).map((name) => [name, read(join(dir, name))] as const),
+  );
+  return pcsRoutesOf(files, tee, fmspc, ca, update);
+}
+
+/** The PCS routes serving Intel PCS wire-format files (`PCS_FILES` names → contents). */
+export function pcsRoutesOf(
+  files: Readonly<Record<string, Uint8Array>>,
+  tee: 'sgx' | 'tdx',
+  fmspc: string,
+  ca: 'platform' | 'processor',
+  update = 'standard',
+): [string, Uint8Array, Record<string, string>][] {
+  const file = (name: string): Uint8Array => files[name]!;
+  const chainHeader = (name: string): string => encodeURIComponent(new TextDecoder().decode(file(name)));
   return [
     [
       `/${tee}/certification/v4/tcb?fmspc=${fmspc.toUpperCase()}&update=${update}`,
-      read(join(dir, 'tcb_info.json')),
-      { 'TCB-Info-Issuer-Chain': chainHeader(join(dir, 'tcb_info_issuer_chain.pem')) },
+      file(PCS_FILES.tcbInfo),
+      { 'TCB-Info-Issuer-Chain': chainHeader(PCS_FILES.tcbInfoIssuerChain) },
     ],
     [
       `/${tee}/certification/v4/qe/identity?update=${update}`,
-      read(join(dir, 'qe_identity.json')),
-      { 'SGX-Enclave-Identity-Issuer-Chain': chainHeader(join(dir, 'qe_identity_issuer_chain.pem')) },
+      file(PCS_FILES.qeIdentity),
+      { 'SGX-Enclave-Identity-Issuer-Chain': chainHeader(PCS_FILES.qeIdentityIssuerChain) },
     ],
     [
       `/sgx/certification/v4/pckcrl?ca=${ca}&encoding=der`,
-      read(join(dir, 'pck_crl.der')),
-      { 'SGX-PCK-CRL-Issuer-Chain': chainHeader(join(dir, 'pck_crl_issuer_chain.pem')) },
+      file(PCS_FILES.pckCrl),
+      { 'SGX-PCK-CRL-Issuer-Chain': chainHeader(PCS_FILES.pckCrlIssuerChain) },
     ],
     [
       // PCCS serves the Root CA CRL as hex text.
       '/sgx/certification/v4/rootcacrl',
-      new TextEncoder().encode(Buffer.from(read(join(dir, 'root_ca_crl.der'))).toString('hex')),
+      new TextEncoder().encode(Buffer.from(file(PCS_FILES.rootCaCrl)).toString('hex')),
       {},
     ],
   ];

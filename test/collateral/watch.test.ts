@@ -1,7 +1,11 @@
 /**
  * `veritee watch` over a simulated clock: a deployment's status is emitted once per change — when its
- * collateral expires, when missing collateral arrives — with its expiry date and its verdict under Intel's
- * `early` TCB evaluation data; the CLI posts each change to a webhook (loopback only).
+ * collateral expires, when a newer TCB Info downgrades it, when missing collateral arrives — with its
+ * expiry date and its verdict under Intel's `early` TCB evaluation data; the CLI posts each change to a
+ * webhook (loopback only).
+ *
+ * Real Intel TCB Infos cannot be re-signed, so the downgrade runs on the simulator's Intel-shaped PKI
+ * (a simulated TDX platform and its signed collateral), injected as the trust anchor.
  */
 
 import { spawn } from 'node:child_process';
@@ -11,13 +15,20 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../src/bytes.js';
 import { HttpClient } from '../../src/collateral/http.js';
+import { verifyItem } from '../../src/collateral/items.js';
 import { MemoryCollateralStore } from '../../src/collateral/memory.js';
 import { PcsProvider } from '../../src/collateral/providers.js';
 import { CollateralResolver } from '../../src/collateral/resolver.js';
 import { type WatchEvent, Watcher } from '../../src/collateral/watch.js';
+import { defaultSimulatedTdMeasurements } from '../../src/runtime/providers/sim.js';
+import { simulatorAnchors } from '../../src/runtime/sim/store.js';
+import { SimulatedTdx } from '../../src/runtime/sim/tdx.js';
+import { loadSimulatedIntelPki, SIM_FMSPC } from '../../src/runtime/sim/tdx-pki.js';
+import { loadPolicy } from '../../src/verify.js';
 import { DCAP_CASES } from './cases.js';
-import { DCAP_DIR, type MockServer, pcsRoutes, startMock } from './mock-server.js';
+import { DCAP_DIR, type MockServer, pcsRoutes, pcsRoutesOf, startMock } from './mock-server.js';
 
 let mock: MockServer;
 const tdx = DCAP_CASES[0]!;
@@ -150,6 +161,100 @@ describe('Watcher over a simulated clock', () => {
     });
     await watcher.cycle();
     expect(events[0]).toMatchObject({ verdict: 'unavailable', errors: ['COLLATERAL_UNAVAILABLE'] });
+  });
+});
+
+describe('Watcher over a simulated clock: a newer TCB Info downgrades a deployment', () => {
+  it('affirming → contraindicated / warning per policy when TCB Info #2 arrives, with the advisories, once', async () => {
+    // A simulated TDX platform: its quote and collateral signed by a development Intel-shaped PKI.
+    const dir = mkdtempSync(join(tmpdir(), 'veritee-watch-sim-'));
+    const sim = new SimulatedTdx(loadSimulatedIntelPki(dir), defaultSimulatedTdMeasurements());
+    const quote = sim.quote(new Uint8Array(64).fill(0x5a));
+    const anchors = await simulatorAnchors(dir);
+    const fmspc = toHex(SIM_FMSPC);
+    const t0 = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const advisory = 'INTEL-SA-01234';
+    const current = sim.pcsFiles({ now: t0, tcbEvaluationDataNumber: 17 });
+    // Intel's `early` evaluation data announces the recovery before it becomes the standard.
+    const recovery = (now: Date) =>
+      sim.pcsFiles({ now, tcbEvaluationDataNumber: 18, recovery: { advisoryIds: [advisory] } });
+    const pcsMock = await startMock();
+    const serve = (files: Record<string, Uint8Array>, update: string) => {
+      for (const [path, body, headers] of pcsRoutesOf(files, 'tdx', fmspc, 'platform', update))
+        pcsMock.route(path, body, headers);
+    };
+    serve(current, 'standard');
+    serve(recovery(t0), 'early');
+
+    const store = new MemoryCollateralStore();
+    const http = new HttpClient({ retries: 0, timeoutMs: 2000 });
+    const pcs = new PcsProvider(http, { url: pcsMock.url });
+    // The collateral pipeline verifies against the injected (simulator) anchor instead of Intel's root.
+    const standard = new CollateralResolver({ store, pcs, anchors });
+    const early = new CollateralResolver({ store, pcs, anchors, update: 'early' });
+    const strict = loadPolicy({ platforms: ['sim'], tcb: { allowedStatuses: ['UpToDate'] } });
+    const lenient = loadPolicy({ platforms: ['sim'], tcb: { allowedStatuses: ['UpToDate', 'OutOfDate'] } });
+    let now = t0;
+    const events: WatchEvent[] = [];
+    const watcher = new Watcher({
+      deployments: [
+        { name: 'strict', evidence: async () => quote, policy: strict },
+        { name: 'lenient', evidence: async () => quote, policy: lenient },
+      ],
+      source: standard,
+      early,
+      simulatorRoots: anchors,
+      now: () => now,
+      emit: (event) => {
+        events.push(event);
+      },
+    });
+
+    await watcher.cycle();
+    expect(events.map((event) => [event.deployment, event.verdict, event.tcbStatus])).toEqual([
+      ['strict', 'affirming', 'UpToDate'],
+      ['lenient', 'affirming', 'UpToDate'],
+    ]);
+    // Under the early data the strict deployment would fail: the coming recovery is visible now.
+    expect(events[0]!.early).toEqual({ verdict: 'contraindicated', tcbStatus: 'OutOfDate', wouldFail: true });
+    expect(events[1]!.early).toEqual({ verdict: 'warning', tcbStatus: 'OutOfDate', wouldFail: false });
+    expect(events[0]!.advisoryIds).toEqual([]);
+
+    now = new Date(t0.getTime() + 3600_000);
+    await watcher.cycle();
+    expect(events).toHaveLength(2); // nothing changed, nothing emitted
+
+    // At T the recovery becomes the standard: PCS serves TCB Info #2, and it is fetched, verified and stored.
+    const T = new Date(t0.getTime() + 2 * 3600_000);
+    serve(recovery(T), 'standard');
+    now = T;
+    const fetched = await pcs.tcbInfo('tdx', SIM_FMSPC, 'standard');
+    await store.put(await verifyItem(fetched, T, { anchors }));
+    await watcher.cycle();
+    expect(events).toHaveLength(4);
+    expect(events[2]).toMatchObject({
+      deployment: 'strict',
+      previous: 'affirming',
+      verdict: 'contraindicated',
+      tcbStatus: 'OutOfDate',
+      advisoryIds: [advisory],
+      time: T.toISOString(),
+    });
+    expect(events[2]!.errors).toEqual(['POLICY_VIOLATION']); // verified; the policy refuses OutOfDate
+    expect(events[3]).toMatchObject({
+      deployment: 'lenient',
+      previous: 'affirming',
+      verdict: 'warning',
+      tcbStatus: 'OutOfDate',
+      advisoryIds: [advisory],
+    });
+
+    for (const later of [T.getTime() + 60_000, T.getTime() + 86_400_000]) {
+      now = new Date(later);
+      await watcher.cycle();
+    }
+    expect(events, JSON.stringify(events.slice(4))).toHaveLength(4); // emitted once
+    await pcsMock.close();
   });
 });
 

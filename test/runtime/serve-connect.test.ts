@@ -34,24 +34,39 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+/** Starts `veritee serve` with `args`; resolves with the process, its URL and its log so far. */
+async function startServe(
+  args: string[],
+): Promise<{ process: ChildProcess; url: string; log: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', ECHO, '--port', '0', ...args], { env });
+  let log = '';
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (chunk) => {
+      log += chunk;
+      const match = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${log}`)));
+  });
+  return { process: child, url: address, log: () => log };
+}
+
 let server: ChildProcess;
 let url: string;
 let serveLog = '';
+let tdx: Awaited<ReturnType<typeof startServe>>;
 
 beforeAll(async () => {
-  server = spawn(process.execPath, [CLI, 'serve', ECHO, '--port', '0', '--provider', 'sim'], { env });
-  url = await new Promise<string>((resolve, reject) => {
-    server.stderr!.on('data', (chunk) => {
-      serveLog += chunk;
-      const match = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(serveLog);
-      if (match) resolve(match[1]!);
-    });
-    server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${serveLog}`)));
-  });
+  const nitro = await startServe(['--provider', 'sim']);
+  server = nitro.process;
+  url = nitro.url;
+  serveLog = nitro.log();
+  tdx = await startServe(['--provider', 'sim', '--sim-format', 'tdx']);
 });
 
 afterAll(() => {
   server.kill('SIGTERM');
+  tdx.process.kill('SIGTERM');
 });
 
 describe('veritee serve', () => {
@@ -171,6 +186,62 @@ describe('app server HTTP side and the library client', () => {
     channel.send(big);
     expect(await channel.receive()).toEqual(big);
     channel.close();
+  });
+});
+
+describe('the TDX simulator (--sim-format tdx) end to end', () => {
+  const mrtd = toHex(sha384(readFileSync(ECHO)));
+
+  it('says SIMULATOR and the app measurement (MRTD), and serves its collateral', async () => {
+    expect(tdx.log()).toMatch(/SIMULATOR tdx; MRTD = SHA-384 of the app/);
+    expect(tdx.log()).toContain(mrtd);
+    const collateral = await fetch(`${tdx.url}/collateral`);
+    expect(collateral.status).toBe(200);
+    expect(Object.keys(await collateral.json())).toContain('tcb_info');
+    expect((await fetch(`${url}/collateral`)).status).toBe(404); // the Nitro simulator needs none
+    expect((await run(['serve', ECHO, '--port', '0', '--provider', 'sim', '--sim-format', 'sgx'])).code).toBe(
+      2,
+    );
+  });
+
+  it('connect --trust-sim verifies the TDX quote with the served collateral: platform sim, MRTD of the app', async () => {
+    const out = await run(['connect', tdx.url, '--trust-sim', '--send', 'over tdx', '--json']);
+    expect(out.code, out.stderr).toBe(0);
+    const body = JSON.parse(out.stdout);
+    expect(body.reply).toBe('over tdx');
+    expect(body.result).toMatchObject({ platform: 'sim', verdict: 'affirming' });
+    expect(body.result.claims).toMatchObject({ simulatedPlatform: 'tdx', teeType: 'tdx' });
+    expect(body.result.measurements.mrtd).toBe(mrtd);
+    const policy = join(simDir, 'tdx-policy.json');
+    writeFileSync(policy, JSON.stringify({ platforms: ['sim'], measurements: { mrtd } }));
+    expect((await run(['connect', tdx.url, '--policy', policy, '--send', 'p'])).code).toBe(0);
+  });
+
+  it('connect rejects it without --trust-sim, and with a wrong MRTD', async () => {
+    const untrusted = await run(['connect', tdx.url, '--send', 'hello']);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(/REJECTED: CHANNEL_EVIDENCE_REJECTED/);
+    const policy = join(simDir, 'tdx-wrong.json');
+    writeFileSync(policy, JSON.stringify({ platforms: ['sim'], measurements: { mrtd: 'ab'.repeat(48) } }));
+    const wrong = await run(['connect', tdx.url, '--policy', policy, '--send', 'hello']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/mrtd/);
+  });
+
+  it('veritee verify --trust-sim accepts a saved quote with the collateral kept next to the roots', async () => {
+    const response = await fetch(`${tdx.url}/evidence?nonce=${'11'.repeat(32)}`);
+    const quotePath = join(simDir, 'tdx-quote.b64');
+    writeFileSync(quotePath, (await response.json()).evidence);
+    const collateral = join(simDir, 'tdx-collateral.json');
+    const accepted = await run(['verify', quotePath, '--collateral', collateral, '--trust-sim', '--json']);
+    expect(accepted.code, accepted.stdout).toBe(0);
+    expect(JSON.parse(accepted.stdout)).toMatchObject({
+      platform: 'sim',
+      claims: { simulatedPlatform: 'tdx' },
+    });
+    const refused = await run(['verify', quotePath, '--collateral', collateral, '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).errors[0].code).toBe('CHAIN_UNTRUSTED_ROOT');
   });
 });
 

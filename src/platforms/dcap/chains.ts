@@ -19,7 +19,11 @@ interface Memo {
 const memos = new WeakMap<readonly Certificate[], Map<string, Memo>>();
 
 function keyOf(options: ChainOptions): string {
-  const anchors = options.anchors.map((anchor) => anchor.certificate.fingerprint).join(',');
+  // The kind is part of the key: the same root trusted as a simulator root must never be answered with a
+  // chain memoised while it was trusted as a vendor root (or the reverse).
+  const anchors = options.anchors
+    .map((anchor) => `${anchor.kind ?? 'vendor'}:${anchor.certificate.fingerprint}`)
+    .join(',');
   return `${anchors}|${options.maxLength ?? ''}|${(options.knownCriticalExtensions ?? []).join(',')}`;
 }
 

@@ -28,6 +28,7 @@ import {
   parseCrl,
   parsePemCertificates,
   publicKeyOf,
+  sameAnchor,
   type TrustAnchor,
   verifyCrlSignature,
 } from '../../pki/index.js';
@@ -786,7 +787,7 @@ export async function checkCollateralAt(
   );
   const crlChain = await verifyChainMemo(signed.pckCrlChain, chainOptions('collateral/pckCrlIssuerChain'));
   const anchor = tcbChain.anchor;
-  if (qeChain.anchor !== anchor || crlChain.anchor !== anchor) {
+  if (!sameAnchor(qeChain.anchor, anchor) || !sameAnchor(crlChain.anchor, anchor)) {
     throw new VeriteeError(
       ErrorCode.CHAIN_UNTRUSTED_ROOT,
       'collateral issuer chains end at different roots',

@@ -76,6 +76,7 @@ export const dcapPlatform: PlatformModule = {
     return verifyDcapQuote(bytes, {
       at: options.at,
       anchors: options.anchors,
+      simulatorRoots: options.simulatorRoots,
       collateral: options.collateral,
       policy: options.policy,
     });

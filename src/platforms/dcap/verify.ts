@@ -28,9 +28,11 @@ import {
   type Certificate,
   checkNotRevoked,
   INTEL_SGX_ROOT_CA,
+  isSimulatorAnchor,
   parsePemCertificates,
   pinnedAnchor,
   publicKeyOf,
+  sameAnchor,
   type TrustAnchor,
 } from '../../pki/index.js';
 import type { Policy } from '../../policy/types.js';
@@ -60,6 +62,11 @@ export interface DcapVerifyOptions {
   readonly at: Date;
   /** Trust anchors replacing the embedded Intel SGX Root CA (never merged with it). */
   readonly anchors?: readonly TrustAnchor[] | undefined;
+  /**
+   * Simulator roots the caller trusts explicitly (`veritee/runtime` `simulatorAnchors`). A quote whose PCK
+   * chain and collateral end at one verifies as platform `sim` (claims.simulatedPlatform `tdx`/`sgx`).
+   */
+  readonly simulatorRoots?: readonly TrustAnchor[] | undefined;
   /** Collateral in any shape `parseDcapCollateral` accepts. */
   readonly collateral: unknown;
   /** Only `tcb.collateralGraceSeconds` is read here. */
@@ -155,6 +162,8 @@ export type DcapClaims = {
   readonly sgx?: SgxClaims | undefined;
   readonly tdx?: TdxClaims | undefined;
   readonly tcb: DcapTcbClaims;
+  /** Present only on simulator evidence: the platform the simulator imitated. */
+  readonly simulatedPlatform?: TeeType | undefined;
   readonly collateral: {
     readonly tcbInfo: {
       readonly id: string;
@@ -351,7 +360,7 @@ async function verifyPckChain(
   const parsed = parsePckChain(quote.qe.pckChainPem);
   const [leaf, ca] = parsed.certificates;
   const chain = await verifyChainMemo(parsed.certificates, { at, anchors, path, maxLength: 3 });
-  if (chain.anchor !== anchor) {
+  if (!sameAnchor(chain.anchor, anchor)) {
     throw new VeriteeError(
       ErrorCode.CHAIN_UNTRUSTED_ROOT,
       'PCK chain and collateral end at different roots',
@@ -371,8 +380,15 @@ async function verifyPckChain(
   return { leaf, ca, validUntil: chain.validUntil, caName: parsed.caName, extension: parsed.extension };
 }
 
-async function defaultAnchors(): Promise<readonly TrustAnchor[]> {
-  return [await pinnedAnchor(INTEL_SGX_ROOT_CA)];
+/**
+ * The vendor anchors (the pinned Intel SGX Root CA unless replaced) after the caller's simulator roots,
+ * each marked `simulator` whatever the caller set, so a chain to one can only ever yield platform `sim`.
+ */
+async function trustAnchors(options: DcapVerifyOptions): Promise<readonly TrustAnchor[]> {
+  const vendor = options.anchors ?? [await pinnedAnchor(INTEL_SGX_ROOT_CA)];
+  if (options.simulatorRoots === undefined || options.simulatorRoots.length === 0) return vendor;
+  const simulator = options.simulatorRoots.map((anchor) => ({ ...anchor, kind: 'simulator' as const }));
+  return [...simulator, ...vendor];
 }
 
 function u64le(bytes: Uint8Array): bigint {
@@ -497,7 +513,7 @@ export async function verifyDcapQuote(
       details: toHex(quote.header.qeVendorId),
     });
   }
-  const anchors = options.anchors ?? (await defaultAnchors());
+  const anchors = await trustAnchors(options);
   const tcbPolicy = tcbPolicyOf(options.policy);
   const collateral = parseDcapCollateral(options.collateral);
   const signed = await verifyCollateralSignatures(collateral);
@@ -534,11 +550,15 @@ export async function verifyDcapQuote(
   }
   const validUntil = new Date(Math.min(pckChain.validUntil.getTime(), collateralCheck.validUntil.getTime()));
   const tee = quote.header.teeType;
+  const simulated = isSimulatorAnchor(collateralCheck.anchor);
+  const signer = simulated
+    ? `the SIMULATOR's TCB Signing (${collateralCheck.anchor.name})`
+    : 'Intel SGX TCB Signing';
   const checks: Check[] = [
     {
       id: 'dcap.collateral',
       ok: true,
-      detail: `TCB Info ${signed.tcbInfo.id} v${signed.tcbInfo.version} (FMSPC ${toHex(signed.tcbInfo.fmspc)}, evaluation data ${signed.tcbInfo.tcbEvaluationDataNumber}) and QE Identity ${signed.qeIdentity.id} signed by Intel SGX TCB Signing, current at ${at.toISOString()}`,
+      detail: `TCB Info ${signed.tcbInfo.id} v${signed.tcbInfo.version} (FMSPC ${toHex(signed.tcbInfo.fmspc)}, evaluation data ${signed.tcbInfo.tcbEvaluationDataNumber}) and QE Identity ${signed.qeIdentity.id} signed by ${signer}, current at ${at.toISOString()}`,
     },
     {
       id: 'dcap.pck.chain',
@@ -607,9 +627,10 @@ export async function verifyDcapQuote(
       },
     },
     trailingBytes: quote.trailingBytes,
+    ...(simulated ? { simulatedPlatform: tee } : {}),
   };
   return {
-    platform: tee,
+    platform: simulated ? 'sim' : tee,
     at,
     claims: commonClaims(sgx, tdx),
     platformClaims: claims,

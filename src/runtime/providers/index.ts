@@ -99,7 +99,16 @@ export {
   nsmAttestationRequest,
   parseNsmResponse,
 } from './nitro.js';
-export { defaultSimulatedMeasurements, SIMULATOR_WARNING, simulatorProvider } from './sim.js';
+export {
+  defaultSimulatedMeasurements,
+  defaultSimulatedTdMeasurements,
+  SIM_TDX_COLLATERAL,
+  SIMULATOR_FORMATS,
+  SIMULATOR_WARNING,
+  type SimulatorFormat,
+  type SimulatorProviderOptions,
+  simulatorProvider,
+} from './sim.js';
 export { nodeTsmFileSystem, type TsmFileSystem, tsmProvider } from './tsm.js';
 export type { EvidenceProvider, ProviderName } from './types.js';
 export { PROVIDER_NAMES } from './types.js';

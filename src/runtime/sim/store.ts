@@ -4,6 +4,7 @@
  *
  *   nitro-root.pem        the root certificate (P-384), public: give it to verifiers that trust the sim
  *   nitro-root.key.pem    its private key, PKCS #8, mode 0600 in a 0700 directory
+ *   tdx/                  the Intel-shaped PKI of the simulated TDX platform (see `tdx-pki.ts`)
  *
  * The root's subject names the organisation `veritee simulator (not real hardware)`, and verifiers
  * treat any chain to it as platform `sim`. It is never a vendor root.
@@ -19,6 +20,11 @@ import { issueCertificate } from './x509.js';
 
 export const SIM_ROOT_CERT = 'nitro-root.pem';
 export const SIM_ROOT_KEY = 'nitro-root.key.pem';
+/** The TDX PKI's directory and root (`tdx-pki.ts`). */
+export const SIM_TDX_DIR = 'tdx';
+export const SIM_TDX_ROOT_CERT = `${SIM_TDX_DIR}/root.pem`;
+/** The public roots a simulator directory may hold. */
+const SIM_ROOT_CERTS = [SIM_ROOT_CERT, SIM_TDX_ROOT_CERT] as const;
 const ROOT_LIFETIME_MS = 10 * 365 * 24 * 3600 * 1000;
 
 /** The directory the simulator keeps its root in (see the module comment). */
@@ -36,12 +42,12 @@ export interface SimulatorRoot {
   readonly commonName: string;
 }
 
-function toPem(der: Uint8Array, label: string): string {
+export function toPem(der: Uint8Array, label: string): string {
   const base64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${base64.replace(/\n$/, '')}\n-----END ${label}-----\n`;
 }
 
-function writeAtomically(path: string, text: string, mode: number): void {
+export function writeAtomically(path: string, text: string, mode: number): void {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(temporary, text, { mode, flag: 'wx' });
   chmodSync(temporary, mode);
@@ -73,12 +79,35 @@ function generateRoot(dir: string): void {
   writeAtomically(join(dir, SIM_ROOT_CERT), toPem(der, 'CERTIFICATE'), 0o644);
 }
 
-function checkKeyFileMode(path: string): void {
+export function checkKeyFileMode(path: string): void {
   if (process.platform === 'win32') return;
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `simulator key ${path} is readable by others`, {
       details: `mode ${mode.toString(8)}; expected 600 (chmod 600 the file)`,
+    });
+  }
+}
+
+/** Reads a PKCS #8 private key the simulator wrote, refusing one that others can read. */
+export function readPrivateKey(path: string): KeyObject {
+  const text = readSimulatorFile(path);
+  checkKeyFileMode(path);
+  try {
+    return createPrivateKey(text);
+  } catch {
+    // Never the key material itself in an error.
+    throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `simulator key ${path} is not a PKCS #8 private key`);
+  }
+}
+
+/** Reads a file of the simulator directory as text; a missing or unreadable one is PROVIDER_FAILED. */
+export function readSimulatorFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `cannot read simulator file ${path}`, {
+      details: (error as NodeJS.ErrnoException).code ?? 'read error',
     });
   }
 }
@@ -108,16 +137,15 @@ export function loadSimulatorRoot(dir = simulatorDir(), create = true): Simulato
   if (certificate === undefined || !certificate.subject.includes(SIMULATOR_ORGANIZATION)) {
     throw new VeriteeError(ErrorCode.PROVIDER_FAILED, `${certPath} is not a veritee simulator root`);
   }
-  checkKeyFileMode(keyPath);
-  const privateKey = createPrivateKey(readFileSync(keyPath, 'utf8'));
+  const privateKey = readPrivateKey(keyPath);
   const commonName = /CN=([^,]+)/.exec(certificate.subject)?.[1] ?? 'veritee simulator root';
   return { dir, certificateDer: certificate.der, certificate, privateKey, commonName };
 }
 
 /**
- * The simulator root as a trust anchor of kind `simulator`, for verifiers that choose to trust it
- * (`verify(bytes, {simulatorRoots: [anchor]})`, `veritee connect --trust-sim`). Reads only the public
- * certificate; never creates one.
+ * The simulator's Nitro root as a trust anchor of kind `simulator`, for verifiers that choose to trust it
+ * (`verify(bytes, {simulatorRoots: [anchor]})`). Reads only the public certificate; never creates one.
+ * See {@link simulatorAnchors} for every root of the installation (Nitro and TDX).
  */
 export async function simulatorAnchor(dir = simulatorDir()): Promise<TrustAnchor> {
   const certPath = join(dir, SIM_ROOT_CERT);
@@ -129,11 +157,36 @@ export async function simulatorAnchor(dir = simulatorDir()): Promise<TrustAnchor
   return simulatorAnchorFromPem(readFileSync(certPath, 'utf8'), certPath);
 }
 
+/**
+ * Every simulator root of the installation in `dir` — the Nitro root and the TDX PKI's root, whichever
+ * exist — as trust anchors of kind `simulator` (`veritee connect --trust-sim`, `verify --trust-sim`).
+ * Reads only public certificates; never creates one.
+ */
+export async function simulatorAnchors(dir = simulatorDir()): Promise<TrustAnchor[]> {
+  const paths = SIM_ROOT_CERTS.map((file) => join(dir, file)).filter((path) => existsSync(path));
+  if (paths.length === 0) {
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, `no simulator root in ${dir}`, {
+      details: `looked for ${SIM_ROOT_CERTS.join(', ')}; the simulator creates them on first use`,
+    });
+  }
+  return Promise.all(paths.map((path) => simulatorAnchorFromPem(readFileSync(path, 'utf8'), path)));
+}
+
 /** A simulator trust anchor from a PEM certificate (e.g. copied from the enclave host). */
 export async function simulatorAnchorFromPem(pem: string, name = 'simulator root'): Promise<TrustAnchor> {
-  const [certificate] = parsePemCertificates(pem, name);
-  if (certificate === undefined)
+  const [anchor] = await simulatorAnchorsFromPem(pem, name);
+  return anchor!;
+}
+
+/** Simulator trust anchors from every certificate of a PEM file (e.g. the Nitro and TDX roots together). */
+export async function simulatorAnchorsFromPem(pem: string, name = 'simulator root'): Promise<TrustAnchor[]> {
+  const certificates = parsePemCertificates(pem, name);
+  if (certificates.length === 0)
     throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, `${name} holds no certificate`);
-  const anchor = await makeTrustAnchor(`SIMULATOR ${certificate.subject}`, certificate);
-  return { ...anchor, kind: 'simulator' };
+  return Promise.all(
+    certificates.map(async (certificate) => {
+      const anchor = await makeTrustAnchor(`SIMULATOR ${certificate.subject}`, certificate);
+      return { ...anchor, kind: 'simulator' as const };
+    }),
+  );
 }
