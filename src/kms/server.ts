@@ -26,7 +26,7 @@ import { APP_ID, b64u, fromB64u, parseJsonText, readInt } from './codec.js';
 import {
   type DomainSigner,
   type HpkeKeyPair,
-  hpkeOpen,
+  HpkeRecipient,
   hpkeSeal,
   nobleSigner,
   randomBytes,
@@ -222,6 +222,9 @@ export function createKmsNode(options: KmsNodeOptions) {
   const nonceTtl = options.nonceTtlMs ?? 120_000;
   const nodeId = identity.ref.id;
   const signer = identity.signer ?? nobleSigner(identity.signingSeed);
+  // The node's HPKE key, imported once for every share it opens.
+  const recipient = HpkeRecipient.fromKeyPair(identity.hpke);
+  recipient.catch(() => undefined); // awaited (and so reported) where a share is opened
   const app = new Hono();
 
   // Group commit: entries that arrive while a commit is in flight go into the next one together.
@@ -528,8 +531,7 @@ export function createKmsNode(options: KmsNodeOptions) {
   ) {
     let plain: Uint8Array;
     try {
-      plain = await hpkeOpen(
-        identity.hpke,
+      plain = await (await recipient).open(
         shareInfo('to-node', record.appId, record.epoch, share.index),
         { enc: fromB64u(share.enc, 'enc'), ct: fromB64u(share.ct, 'ct') },
         code,
