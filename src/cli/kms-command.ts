@@ -101,8 +101,15 @@ export function registerKmsCommands(program: Command): void {
   kms
     .command('demo')
     .description('local stack: three nodes and a simulated enclave that creates, loses and recovers its key')
-    .action(async () => {
-      const ok = await runDemo({ print: (line) => process.stdout.write(`${line}\n`) });
+    .option(
+      '--sim-dir <dir>',
+      "the simulator's root directory (default $VERITEE_SIM_DIR, else $XDG_CONFIG_HOME/veritee/sim, else ~/.config/veritee/sim)",
+    )
+    .action(async (options) => {
+      const ok = await runDemo({
+        simDir: options.simDir,
+        print: (line) => process.stdout.write(`${line}\n`),
+      });
       process.exitCode = ok ? 0 : 1;
     });
 
