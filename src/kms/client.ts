@@ -380,7 +380,9 @@ export class KmsClient {
 
   /** Recovers an epoch's secret (default: the newest live epoch) from any t nodes. */
   async recover(options: { epoch?: number } = {}): Promise<RecoverReport> {
-    const votes = (await this.#epochVotes()).filter((entry) => !entry.retired);
+    // The epoch records and the node identities are independent: one round trip for both.
+    const [allVotes, { handles, failures }] = await Promise.all([this.#epochVotes(), this.#handles()]);
+    const votes = allVotes.filter((entry) => !entry.retired);
     const wanted = (entry: { record: EpochRecord }) =>
       options.epoch === undefined || entry.record.epoch === options.epoch;
     const epochs = votes.filter((vote) => vote.count >= vote.record.threshold);
@@ -403,7 +405,6 @@ export class KmsClient {
       );
     }
     const record = chosen.record;
-    const { handles, failures } = await this.#handles();
     const members = handles.filter((handle) => record.nodes.includes(handle.ref.id));
     if (members.length < record.threshold) {
       throw new VeriteeError(

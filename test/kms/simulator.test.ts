@@ -81,4 +81,30 @@ describe('KMS with simulator evidence', () => {
       await cluster.close();
     }
   });
+
+  it('a policy change that drops the measurement takes effect at the next request (no stale policy)', async () => {
+    const cluster = await startCluster(3);
+    try {
+      await register(cluster, 2, 'moving-app');
+      const client = cluster.client({ appId: 'moving-app' });
+      await client.create();
+      await client.recover();
+      await publishPolicy({
+        appId: 'moving-app',
+        ownerSeed: cluster.owner.seed,
+        policy: { platforms: ['sim'], measurements: { pcr0: 'ab'.repeat(48) } },
+        threshold: 2,
+        nodes: cluster.urls,
+        fetch: cluster.fetch,
+      });
+      const refused = await client.recover().then(
+        () => undefined,
+        (error: unknown) => error as VeriteeError,
+      );
+      expect(refused?.code).toBe(ErrorCode.KMS_NOT_ENOUGH_SHARES);
+      expect(refused?.details).toContain(ErrorCode.KMS_POLICY_REJECTED);
+    } finally {
+      await cluster.close();
+    }
+  });
 });
