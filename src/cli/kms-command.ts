@@ -105,9 +105,14 @@ export function registerKmsCommands(program: Command): void {
       '--sim-dir <dir>',
       "the simulator's root directory (default $VERITEE_SIM_DIR, else $XDG_CONFIG_HOME/veritee/sim, else ~/.config/veritee/sim)",
     )
+    .option(
+      '--blobs <dir|s3://bucket/prefix>',
+      'where the sealed state goes (S3: VERITEE_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
+    )
     .action(async (options) => {
       const ok = await runDemo({
         simDir: options.simDir,
+        blobs: options.blobs,
         print: (line) => process.stdout.write(`${line}\n`),
       });
       process.exitCode = ok ? 0 : 1;

@@ -16,7 +16,7 @@ import { ErrorCode, VeriteeError } from '../../errors.js';
 import { simulatorDir } from '../../runtime/sim/store.js';
 import { ed25519Generate } from '../crypto.js';
 import { publishPolicy } from '../owner.js';
-import { FileBlobStore } from './blobs.js';
+import { openBlobStore } from './blobs.js';
 import { EXAMPLE_APP_ID, exampleAppBytes, firstStart, laterStart } from './example-app.js';
 import { NodeProcess } from './processes.js';
 import { simulatedApp } from './sim-enclave.js';
@@ -26,6 +26,8 @@ export interface DemoOptions {
   readonly dir?: string;
   /** The simulator's root directory (default: the installation's, see `simulatorDir`). */
   readonly simDir?: string;
+  /** Where the sealed blobs go: a directory or `s3://bucket/prefix` (default: `<dir>/blobs`). */
+  readonly blobs?: string;
   readonly print: (line: string) => void;
 }
 
@@ -60,7 +62,7 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       `2. owner registered "${EXAMPLE_APP_ID}": 2-of-3, release only to platform sim with pcr0 ${sim.pcr0.slice(0, 24)}… = SHA-384 of the example app (policy v${signed.change.version})`,
     );
 
-    const blobs = new FileBlobStore(join(work, 'blobs'));
+    const blobs = openBlobStore(options.blobs ?? join(work, 'blobs'));
     const enclaveA = { nodes: urls, attest: sim.attester(), blobs };
     const { key: created, written } = await firstStart(enclaveA, INITIAL_STATE);
     const signing = toHex(created.signingKey().publicKey);
