@@ -35,6 +35,7 @@ export default defineConfig({
             'test/release.test.ts',
             'test/merkle.test.ts',
             'test/translog.test.ts',
+            'test/kms/hpke.test.ts',
           ],
         },
       },

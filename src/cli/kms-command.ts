@@ -101,8 +101,20 @@ export function registerKmsCommands(program: Command): void {
   kms
     .command('demo')
     .description('local stack: three nodes and a simulated enclave that creates, loses and recovers its key')
-    .action(async () => {
-      const ok = await runDemo({ print: (line) => process.stdout.write(`${line}\n`) });
+    .option(
+      '--sim-dir <dir>',
+      "the simulator's root directory (default $VERITEE_SIM_DIR, else $XDG_CONFIG_HOME/veritee/sim, else ~/.config/veritee/sim)",
+    )
+    .option(
+      '--blobs <dir|s3://bucket/prefix>',
+      'where the sealed state goes (S3: VERITEE_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
+    )
+    .action(async (options) => {
+      const ok = await runDemo({
+        simDir: options.simDir,
+        blobs: options.blobs,
+        print: (line) => process.stdout.write(`${line}\n`),
+      });
       process.exitCode = ok ? 0 : 1;
     });
 

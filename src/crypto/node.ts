@@ -34,6 +34,7 @@ const NODE_CHANNEL_HASH: Record<ChannelHashName, string> = { 'SHA-256': 'sha256'
 const NODE_AEAD: Record<AeadName, 'aes-256-gcm'> = {
   'chacha20-poly1305': 'chacha20-poly1305' as 'aes-256-gcm',
   'aes-256-gcm': 'aes-256-gcm',
+  'aes-128-gcm': 'aes-128-gcm' as 'aes-256-gcm',
 };
 // RFC 8410 DER prefix of a PKCS #8 PrivateKeyInfo for a raw X25519 key.
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');

@@ -9,8 +9,18 @@ export type HashName = 'SHA-256' | 'SHA-384' | 'SHA-512';
 /** Hashes the Noise channel uses (BLAKE2b is BLAKE2b-512, unkeyed). */
 export type ChannelHashName = 'SHA-256' | 'BLAKE2b';
 
-/** AEADs the Noise channel uses: 32-byte key, 12-byte nonce, 16-byte tag appended to the ciphertext. */
-export type AeadName = 'chacha20-poly1305' | 'aes-256-gcm';
+/**
+ * AEADs: 12-byte nonce, 16-byte tag appended to the ciphertext. The Noise channel uses the two with a
+ * 32-byte key; the KMS's HPKE suite uses AES-128-GCM (16-byte key).
+ */
+export type AeadName = 'chacha20-poly1305' | 'aes-256-gcm' | 'aes-128-gcm';
+
+/** Key length of each AEAD, in bytes. */
+export const AEAD_KEY_BYTES: Readonly<Record<AeadName, number>> = {
+  'chacha20-poly1305': 32,
+  'aes-256-gcm': 32,
+  'aes-128-gcm': 16,
+};
 
 /** Raw X25519 key pair (RFC 7748): 32-byte private scalar and 32-byte public u-coordinate. */
 export interface X25519KeyPair {

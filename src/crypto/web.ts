@@ -13,13 +13,14 @@ import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { ECParameters } from '@peculiar/asn1-ecc';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import type {
-  AeadName,
-  ChannelHashName,
-  CryptoBackend,
-  HashName,
-  PublicKey,
-  SignatureScheme,
+import {
+  AEAD_KEY_BYTES,
+  type AeadName,
+  type ChannelHashName,
+  type CryptoBackend,
+  type HashName,
+  type PublicKey,
+  type SignatureScheme,
 } from './types.js';
 
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
@@ -44,6 +45,9 @@ const CHANNEL_HASHES = { 'SHA-256': sha256, BLAKE2b: (data: Uint8Array) => blake
 const CHANNEL_HMAC_HASHES = { 'SHA-256': sha256, BLAKE2b: blake2b } as const;
 
 function aeadOf(name: AeadName, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array) {
+  // noble's gcm picks AES-128 or AES-256 from the key length; node:crypto refuses a mismatch, so do we.
+  if (key.length !== AEAD_KEY_BYTES[name])
+    throw new Error(`${name} needs a ${AEAD_KEY_BYTES[name]}-byte key`);
   return name === 'chacha20-poly1305' ? chacha20poly1305(key, nonce, ad) : gcm(key, nonce, ad);
 }
 

@@ -17,8 +17,7 @@ import {
   combineShares,
   derive,
   ed25519Public,
-  hpkeGenerate,
-  hpkeOpen,
+  HpkeRecipient,
   hpkeSeal,
   keyCheckKey,
   randomBytes,
@@ -381,7 +380,9 @@ export class KmsClient {
 
   /** Recovers an epoch's secret (default: the newest live epoch) from any t nodes. */
   async recover(options: { epoch?: number } = {}): Promise<RecoverReport> {
-    const votes = (await this.#epochVotes()).filter((entry) => !entry.retired);
+    // The epoch records and the node identities are independent: one round trip for both.
+    const [allVotes, { handles, failures }] = await Promise.all([this.#epochVotes(), this.#handles()]);
+    const votes = allVotes.filter((entry) => !entry.retired);
     const wanted = (entry: { record: EpochRecord }) =>
       options.epoch === undefined || entry.record.epoch === options.epoch;
     const epochs = votes.filter((vote) => vote.count >= vote.record.threshold);
@@ -404,7 +405,6 @@ export class KmsClient {
       );
     }
     const record = chosen.record;
-    const { handles, failures } = await this.#handles();
     const members = handles.filter((handle) => record.nodes.includes(handle.ref.id));
     if (members.length < record.threshold) {
       throw new VeriteeError(
@@ -426,33 +426,36 @@ export class KmsClient {
         },
       );
     }
-    const ephemeral = await hpkeGenerate();
-    const ephemeralPublicKey = b64u(ephemeral.publicKey);
-    const evidence = toBase64Text(
-      await this.#options.attest(
-        recoverBinding(this.appId, record.epoch, ephemeralPublicKey, nonceRound.nonces),
-      ),
-    );
+    const ephemeral = await HpkeRecipient.generate();
     const good = new Map<string, Uint8Array>();
-    await Promise.allSettled(
-      nonceRound.ok.map(async (handle) => {
-        try {
-          const answer = parseRecoverResponse(
-            await this.#call(handle.url, `/v1/apps/${this.appId}/recover`, {
-              epoch: record.epoch,
-              ephemeralPublicKey,
-              nonces: nonceRound.nonces,
-              evidence,
-            }),
-            record.nodes.length,
-          );
-          good.set(handle.ref.id, await this.#openShare(record, handle, answer, ephemeral));
-        } catch (error) {
-          failures.push(failureOf(handle.url, error));
-        }
-      }),
-    );
-    ephemeral.privateKey.fill(0);
+    try {
+      const ephemeralPublicKey = b64u(ephemeral.publicKey);
+      const evidence = toBase64Text(
+        await this.#options.attest(
+          recoverBinding(this.appId, record.epoch, ephemeralPublicKey, nonceRound.nonces),
+        ),
+      );
+      await Promise.allSettled(
+        nonceRound.ok.map(async (handle) => {
+          try {
+            const answer = parseRecoverResponse(
+              await this.#call(handle.url, `/v1/apps/${this.appId}/recover`, {
+                epoch: record.epoch,
+                ephemeralPublicKey,
+                nonces: nonceRound.nonces,
+                evidence,
+              }),
+              record.nodes.length,
+            );
+            good.set(handle.ref.id, await this.#openShare(record, handle, answer, ephemeral));
+          } catch (error) {
+            failures.push(failureOf(handle.url, error));
+          }
+        }),
+      );
+    } finally {
+      ephemeral.destroy();
+    }
     if (good.size < record.threshold) {
       throw new VeriteeError(
         ErrorCode.KMS_NOT_ENOUGH_SHARES,
@@ -475,7 +478,7 @@ export class KmsClient {
     record: EpochRecord,
     handle: NodeHandle,
     answer: ReturnType<typeof parseRecoverResponse>,
-    ephemeral: Awaited<ReturnType<typeof hpkeGenerate>>,
+    ephemeral: HpkeRecipient,
   ): Promise<Uint8Array> {
     const index = record.nodes.indexOf(handle.ref.id) + 1;
     if (answer.node !== handle.ref.id || answer.epoch !== record.epoch || answer.share.index !== index) {
@@ -484,8 +487,7 @@ export class KmsClient {
         `node ${handle.url} answered for another node, epoch or index`,
       );
     }
-    const share = await hpkeOpen(
-      ephemeral,
+    const share = await ephemeral.open(
       shareInfo('to-enclave', this.appId, record.epoch, index),
       { enc: fromB64u(answer.share.enc, 'enc'), ct: fromB64u(answer.share.ct, 'ct') },
       ErrorCode.KMS_SHARE_INVALID,

@@ -2,7 +2,8 @@
  * The KMS protocol's cryptography, composed from audited libraries only (browser-safe):
  *
  * - share encryption: HPKE (RFC 9180) base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
- *   AES-128-GCM, from `@hpke/core`; the `info` string names the app, epoch, share index and direction;
+ *   AES-128-GCM, `@hpke/core`'s protocol on the `#crypto` backend's primitives (see hpke.ts); the
+ *   `info` string names the app, epoch, share index and direction;
  * - secret splitting: Shamir over GF(2^8), from `shamir-secret-sharing`;
  * - signatures (node, owner, key-check): Ed25519 from `@noble/curves`;
  * - derivations: HKDF-SHA256 from `@noble/hashes` with labels under `veritee/kms/v1`;
@@ -10,25 +11,19 @@
  *
  * Nothing here writes a primitive; the labels, bindings and formats are the protocol.
  */
-import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { combine, split } from 'shamir-secret-sharing';
 import { concatBytes, equalBytes, toHex, utf8Encode } from '../bytes.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
+import { kmsHpkeSuite } from './hpke.js';
 
 export const PROTOCOL = 'veritee/kms/v1';
 export const SECRET_BYTES = 32;
 export const X25519_BYTES = 32;
 export const ED25519_PUBLIC_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
-
-const suite = new CipherSuite({
-  kem: new DhkemX25519HkdfSha256(),
-  kdf: new HkdfSha256(),
-  aead: new Aes128Gcm(),
-});
 
 export function randomBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);
@@ -58,6 +53,8 @@ export function bindingDigest(parts: readonly (Uint8Array | string)[]): Uint8Arr
 }
 
 // --- HPKE -------------------------------------------------------------------------------------------
+
+const suite = kmsHpkeSuite();
 
 export interface HpkeKeyPair {
   readonly publicKey: Uint8Array;
@@ -93,23 +90,62 @@ export async function hpkeSeal(
   }
 }
 
-/** HPKE base-mode open; any failure (wrong key, tampered bytes, wrong info) is `code`. */
-export async function hpkeOpen(
-  pair: HpkeKeyPair,
-  info: Uint8Array,
-  sealed: Sealed,
-  code: ErrorCode,
-  what: string,
-  aad: Uint8Array = new Uint8Array(),
-): Promise<Uint8Array> {
-  try {
-    const recipientKey = {
-      privateKey: await suite.kem.deserializePrivateKey(pair.privateKey),
-      publicKey: await suite.kem.deserializePublicKey(pair.publicKey),
-    };
-    return new Uint8Array(await suite.open({ recipientKey, enc: sealed.enc, info }, sealed.ct, aad));
-  } catch {
-    throw new VeriteeError(code, `${what}: decryption failed`);
+/**
+ * An HPKE recipient key, imported once and used for many opens: a node's long-term key, or the
+ * ephemeral key of one recovery (whose private half never leaves the suite's key object).
+ */
+export class HpkeRecipient {
+  readonly publicKey: Uint8Array;
+  readonly #keys: CryptoKeyPair;
+  #destroyed = false;
+
+  private constructor(publicKey: Uint8Array, keys: CryptoKeyPair) {
+    this.publicKey = publicKey;
+    this.#keys = keys;
+  }
+
+  /** Imports a stored key pair. */
+  static async fromKeyPair(pair: HpkeKeyPair): Promise<HpkeRecipient> {
+    try {
+      const keys = {
+        privateKey: await suite.kem.deserializePrivateKey(pair.privateKey),
+        publicKey: await suite.kem.deserializePublicKey(pair.publicKey),
+      };
+      return new HpkeRecipient(pair.publicKey.slice(), keys);
+    } catch {
+      throw new VeriteeError(ErrorCode.KEY_INVALID, 'HPKE: the key pair cannot be imported');
+    }
+  }
+
+  /** A fresh key pair whose private half is never exported. */
+  static async generate(): Promise<HpkeRecipient> {
+    const keys = await suite.kem.generateKeyPair();
+    return new HpkeRecipient(new Uint8Array(await suite.kem.serializePublicKey(keys.publicKey)), keys);
+  }
+
+  /** HPKE base-mode open; any failure (wrong key, tampered bytes, wrong info) is `code`. */
+  async open(
+    info: Uint8Array,
+    sealed: Sealed,
+    code: ErrorCode,
+    what: string,
+    aad: Uint8Array = new Uint8Array(),
+  ): Promise<Uint8Array> {
+    if (this.#destroyed) throw new VeriteeError(ErrorCode.KEY_INVALID, 'HPKE: this key was destroyed');
+    try {
+      return new Uint8Array(
+        await suite.open({ recipientKey: this.#keys, enc: sealed.enc, info }, sealed.ct, aad),
+      );
+    } catch {
+      throw new VeriteeError(code, `${what}: decryption failed`);
+    }
+  }
+
+  /** Overwrites the private key bytes (held raw by the suite's key object) and refuses further opens. */
+  destroy(): void {
+    this.#destroyed = true;
+    const raw = (this.#keys.privateKey as unknown as { key?: unknown }).key;
+    if (raw instanceof Uint8Array) raw.fill(0);
   }
 }
 

@@ -26,7 +26,7 @@ import { APP_ID, b64u, fromB64u, parseJsonText, readInt } from './codec.js';
 import {
   type DomainSigner,
   type HpkeKeyPair,
-  hpkeOpen,
+  HpkeRecipient,
   hpkeSeal,
   nobleSigner,
   randomBytes,
@@ -154,6 +154,20 @@ export function releasePolicyOf(change: PolicyChange): Policy {
   return loadPolicy(change.policy);
 }
 
+/** `parse` memoised by the exact text (bounded): for records this node stored itself. */
+function parsedOnce<T>(parse: (text: string) => T, max = 1024): (text: string) => T {
+  const cache = new Map<string, T>();
+  return (text) => {
+    let value = cache.get(text);
+    if (value === undefined) {
+      value = parse(text);
+      if (cache.size >= max) cache.clear();
+      cache.set(text, value);
+    }
+    return value;
+  };
+}
+
 /** The 64-byte value the evidence binds: report data (SGX/TDX/SNP) or user data (Nitro, simulator). */
 export function boundDataOf(result: AttestationResult): string | undefined {
   return result.reportData ?? result.userData;
@@ -222,6 +236,9 @@ export function createKmsNode(options: KmsNodeOptions) {
   const nonceTtl = options.nonceTtlMs ?? 120_000;
   const nodeId = identity.ref.id;
   const signer = identity.signer ?? nobleSigner(identity.signingSeed);
+  // The node's HPKE key, imported once for every share it opens.
+  const recipient = HpkeRecipient.fromKeyPair(identity.hpke);
+  recipient.catch(() => undefined); // awaited (and so reported) where a share is opened
   const app = new Hono();
 
   // Group commit: entries that arrive while a commit is in flight go into the next one together.
@@ -259,12 +276,19 @@ export function createKmsNode(options: KmsNodeOptions) {
     });
   }
 
+  // Stored records are re-read on every request (so a change is seen at once) but parsed once per
+  // distinct text: the parse of the same text is the same.
+  const storedPolicy = parsedOnce((text) => {
+    const change = parseSignedPolicyChange(parseJsonText(text), 'stored').change;
+    return { change, release: releasePolicyOf(change) };
+  });
+  const storedEpoch = parsedOnce((text) => parseEpochRecord(parseJsonText(text), 'stored'));
+
   async function currentPolicy(appId: string) {
     const latest = await store.latestPolicy(appId);
     if (latest === undefined)
       throw new VeriteeError(ErrorCode.KMS_APP_UNKNOWN, `app "${appId}" is not registered`);
-    const signed = parseSignedPolicyChange(parseJsonText(latest.record), 'stored');
-    return { ...latest, change: signed.change };
+    return { ...latest, ...storedPolicy(latest.record) };
   }
 
   function appIdOf(c: Context): string {
@@ -330,10 +354,10 @@ export function createKmsNode(options: KmsNodeOptions) {
       throw new VeriteeError(ErrorCode.KMS_NONCE_UNKNOWN, 'nonce not issued by this node for this app');
   }
 
-  async function appraise(evidence: Uint8Array, change: PolicyChange, binding: Uint8Array) {
+  async function appraise(evidence: Uint8Array, policy: Policy, binding: Uint8Array) {
     const result = await verify(evidence, {
       at: now(),
-      policy: releasePolicyOf(change),
+      policy,
       anchors: options.trust?.anchors,
       simulatorRoots: options.trust?.simulatorRoots,
       collateral: options.trust?.collateral,
@@ -476,7 +500,11 @@ export function createKmsNode(options: KmsNodeOptions) {
         if (record.epoch <= last)
           throw new VeriteeError(ErrorCode.KMS_EPOCH_EXISTS, `epoch ${record.epoch} is not after ${last}`);
         await consumeNonce(appId, request.nonces);
-        const result = await appraise(request.evidence, policy.change, createBinding(record, request.nonces));
+        const result = await appraise(
+          request.evidence,
+          policy.release,
+          createBinding(record, request.nonces),
+        );
         await openShare(record, request.share, ErrorCode.KMS_SHARE_INVALID);
         if (
           !(await store.addEpoch(appId, record.epoch, JSON.stringify(record), JSON.stringify(request.share)))
@@ -528,8 +556,7 @@ export function createKmsNode(options: KmsNodeOptions) {
   ) {
     let plain: Uint8Array;
     try {
-      plain = await hpkeOpen(
-        identity.hpke,
+      plain = await (await recipient).open(
         shareInfo('to-node', record.appId, record.epoch, share.index),
         { enc: fromB64u(share.enc, 'enc'), ct: fromB64u(share.ct, 'ct') },
         code,
@@ -570,8 +597,8 @@ export function createKmsNode(options: KmsNodeOptions) {
           throw new VeriteeError(ErrorCode.KMS_EPOCH_RETIRED, `epoch ${request.epoch} is retired`);
         await consumeNonce(appId, request.nonces);
         const binding = recoverBinding(appId, request.epoch, request.ephemeralPublicKey, request.nonces);
-        const result = await appraise(request.evidence, policy.change, binding);
-        const record = parseEpochRecord(parseJsonText(row.record), 'stored');
+        const result = await appraise(request.evidence, policy.release, binding);
+        const record = storedEpoch(row.record);
         let stored: { index: number; enc: string; ct: string };
         try {
           stored = JSON.parse(row.share) as typeof stored;
@@ -671,7 +698,7 @@ export function createKmsNode(options: KmsNodeOptions) {
         throw new VeriteeError(ErrorCode.KMS_EPOCH_UNKNOWN, `epoch ${version.epoch} unknown`);
       if (row.retired)
         throw new VeriteeError(ErrorCode.KMS_EPOCH_RETIRED, `epoch ${version.epoch} is retired`);
-      const record = parseEpochRecord(parseJsonText(row.record), 'stored');
+      const record = storedEpoch(row.record);
       if (!verifyFor(fromB64u(record.kcv, 'kcv'), 'sealed version', sealedVersionBytes(version), signature)) {
         throw new VeriteeError(
           ErrorCode.KMS_OWNER_SIGNATURE,

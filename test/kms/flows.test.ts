@@ -1,4 +1,4 @@
-/** The KMS flows end to end on five in-process nodes (SQLite), with a throw-away attestation root. */
+/** The KMS flows end to end on five in-process nodes (SQLite), with simulator evidence (platform sim). */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/bytes.js';
@@ -127,10 +127,7 @@ describe('replay, nonce reuse, binding, policy', () => {
     const node = cluster.nodes[index]!;
     const nonces = [{ node: node.identity.ref.id, nonce: await nonceFrom(index) }];
     const ephemeralPublicKey = node.identity.ref.hpkePublicKey; // any 32-byte key will do here
-    const evidence = cluster.attester.attest(
-      recoverBinding('demo-app', 1, ephemeralPublicKey, nonces),
-      image,
-    );
+    const evidence = await cluster.attester(image)(recoverBinding('demo-app', 1, ephemeralPublicKey, nonces));
     return { epoch: 1, ephemeralPublicKey, nonces, evidence: Buffer.from(evidence).toString('base64') };
   }
 
@@ -192,7 +189,7 @@ describe('replay, nonce reuse, binding, policy', () => {
       publishPolicy({
         appId: 'demo-app',
         ownerSeed: intruder.seed,
-        policy: releasePolicy(cluster.attester),
+        policy: releasePolicy(cluster),
         threshold: 2,
         nodes: cluster.urls,
         fetch: cluster.fetch,
@@ -229,7 +226,7 @@ describe('rotate, reshare, retire', () => {
     await publishPolicy({
       appId: 'demo-app',
       ownerSeed: cluster.owner.seed,
-      policy: releasePolicy(cluster.attester),
+      policy: releasePolicy(cluster),
       threshold: 2,
       nodes: cluster.urls.slice(2),
       alsoNotify: cluster.urls,

@@ -1,15 +1,21 @@
-/** In-process KMS nodes (Hono apps over SQLite in a temp dir) behind a fake fetch, and a dev attester. */
+/**
+ * In-process KMS nodes (Hono apps over SQLite in a temp dir) behind a fake fetch, and simulated
+ * enclaves from the project's simulator with a root made for the cluster (platform `sim`).
+ */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KmsClient } from '../../src/kms/client.js';
+import { utf8Encode } from '../../src/bytes.js';
+import { type Attester, KmsClient } from '../../src/kms/client.js';
 import { ed25519Generate } from '../../src/kms/crypto.js';
-import { createDevAttester, type DevAttester } from '../../src/kms/node/dev-attester.js';
 import { loadOrCreateNodeIdentity, openStore } from '../../src/kms/node/runtime.js';
+import { type SimulatedApp, simulatedApp } from '../../src/kms/node/sim-enclave.js';
 import { publishPolicy } from '../../src/kms/owner.js';
 import { createKmsNode, type NodeIdentity } from '../../src/kms/server.js';
 import type { KmsStore } from '../../src/kms/store.js';
-import { customAnchor } from '../../src/pki/roots.js';
+import { simulatorAnchor } from '../../src/runtime/sim/store.js';
+
+export const TEST_APP = utf8Encode('veritee kms test app v1');
 
 export interface TestNode {
   url: string;
@@ -24,26 +30,41 @@ export interface Cluster {
   nodes: TestNode[];
   urls: string[];
   fetch: typeof fetch;
-  attester: DevAttester;
+  /** The simulated app: its enclaves, its root and its release policy. */
+  sim: SimulatedApp;
+  /** What the simulator printed (its warning). */
+  warnings: string[];
   owner: { seed: Uint8Array; publicKey: Uint8Array };
   now: { value: Date };
+  /** Evidence from an enclave running the test app, or the app named `image`. */
+  attester(image?: string): Attester;
   client(options?: { image?: string; appId?: string }): KmsClient;
   close(): Promise<void>;
 }
 
 export async function startCluster(
   count: number,
-  options: { store?: (index: number, dir: string) => Promise<KmsStore> } = {},
+  options: {
+    store?: (index: number, dir: string) => Promise<KmsStore>;
+    /** Which nodes trust the simulator root (default: all). */
+    trustsSimulator?: (index: number) => boolean;
+  } = {},
 ): Promise<Cluster> {
-  const attester = createDevAttester();
-  const anchors = [await customAnchor('dev root', attester.rootPem)];
+  const warnings: string[] = [];
+  const sim = simulatedApp({
+    simDir: mkdtempSync(join(tmpdir(), 'veritee-kms-sim-')),
+    appBytes: TEST_APP,
+    warn: (message) => warnings.push(message),
+  });
+  const simulatorRoots = [await simulatorAnchor(sim.simDir)];
   const now = { value: new Date() };
   const nodes: TestNode[] = [];
   for (let index = 0; index < count; index++) {
     const dir = mkdtempSync(join(tmpdir(), `veritee-kms-${index}-`));
     const { identity } = await loadOrCreateNodeIdentity(dir);
     const store = options.store ? await options.store(index, dir) : await openStore(undefined, dir);
-    const node = createKmsNode({ identity, store, trust: { anchors }, now: () => now.value });
+    const trust = (options.trustsSimulator?.(index) ?? true) ? { simulatorRoots } : {};
+    const node = createKmsNode({ identity, store, trust, now: () => now.value });
     nodes.push({ url: `http://node${index}.test`, dir, identity, store, app: node.app, down: false });
   }
   const fetcher = (async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -53,19 +74,22 @@ export async function startCluster(
     return node.app.fetch(request);
   }) as typeof fetch;
   const urls = nodes.map((n) => n.url);
+  const attester = (image?: string) => sim.attester(image === undefined ? undefined : utf8Encode(image));
   return {
     nodes,
     urls,
     fetch: fetcher,
-    attester,
+    sim,
+    warnings,
     owner: ed25519Generate(),
     now,
+    attester,
     client: (o = {}) =>
       new KmsClient({
         appId: o.appId ?? 'demo-app',
         nodes: urls,
         fetch: fetcher,
-        attest: async (reportData) => attester.attest(reportData, o.image),
+        attest: attester(o.image),
       }),
     close: async () => {
       for (const node of nodes) await node.store.close();
@@ -73,8 +97,8 @@ export async function startCluster(
   };
 }
 
-export function releasePolicy(attester: DevAttester, extra: Record<string, unknown> = {}) {
-  return { platforms: ['nitro'], measurements: { pcr0: attester.pcr0() }, ...extra };
+export function releasePolicy(cluster: Cluster, extra: Record<string, unknown> = {}) {
+  return { ...cluster.sim.releasePolicy, ...extra };
 }
 
 export async function register(
@@ -86,7 +110,7 @@ export async function register(
   return publishPolicy({
     appId,
     ownerSeed: cluster.owner.seed,
-    policy: releasePolicy(cluster.attester),
+    policy: releasePolicy(cluster),
     threshold,
     nodes,
     fetch: cluster.fetch,

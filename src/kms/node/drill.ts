@@ -1,21 +1,24 @@
 /**
  * `veritee kms drill`: the failure drill, with every node a separate process on 127.0.0.1.
  *
- *  1. start n nodes; register an app (t-of-n, a release policy pinning the example image's PCR0)
- *  2. an enclave creates the app key
+ *  1. start n nodes; register an app (t-of-n, a release policy: platform sim, the example app's PCRs)
+ *  2. a simulated enclave creates the app key
  *  3. recovery while `kill` nodes are killed with SIGKILL after issuing their nonces → still succeeds
  *  4. restart every node → every node still returns a valid share (no share lost)
- *  5. corrupt one node's stored share on disk → detected (KMS_SHARE_CORRUPT), recovery succeeds
- *  6. only t−1 nodes up → a clear KMS_NOT_ENOUGH_SHARES
- *  7. evidence of an unapproved measurement → every node refuses (KMS_POLICY_REJECTED), audited
- *  8. every node's audit log is a valid signed hash chain
+ *  5. one node restarted without the simulator root → it refuses (KMS_POLICY_REJECTED, audited); the
+ *     others still release
+ *  6. corrupt one node's stored share on disk → detected (KMS_SHARE_CORRUPT), recovery succeeds
+ *  7. only t−1 nodes up → a clear KMS_NOT_ENOUGH_SHARES
+ *  8. evidence of an unapproved measurement → every node refuses (KMS_POLICY_REJECTED), audited
+ *  9. every node's audit log is a valid signed hash chain
  *
- * Evidence comes from a throw-away root (see dev-attester.ts) that only these nodes trust, explicitly.
+ * Evidence comes from the project's simulator (sim-enclave.ts) with a root made for this run in its
+ * temporary directory, so runs are isolated; the nodes trust it only through `--trust-sim`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toHex } from '../../bytes.js';
+import { concatBytes, toHex, utf8Encode } from '../../bytes.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import { verifyAuditChain } from '../audit.js';
 import { KmsClient } from '../client.js';
@@ -23,9 +26,10 @@ import { fromB64u, parseJsonText } from '../codec.js';
 import { ed25519Generate } from '../crypto.js';
 import { publishPolicy } from '../owner.js';
 import { tableNames } from '../store.js';
-import { createDevAttester } from './dev-attester.js';
+import { exampleAppBytes } from './example-app.js';
 import { openPostgres } from './postgres.js';
 import { NodeProcess } from './processes.js';
+import { simulatedApp } from './sim-enclave.js';
 import { openSqlite } from './sqlite.js';
 
 export interface DrillOptions {
@@ -50,8 +54,9 @@ function checkOptions(options: DrillOptions): void {
   if (!Number.isInteger(nodes) || nodes < 2 || nodes > 16) {
     throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, '--nodes must be 2–16');
   }
-  if (!Number.isInteger(threshold) || threshold < 2 || threshold > nodes) {
-    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, '--threshold must be 2–nodes');
+  // The corrupted-share and untrusting-node steps must still recover: at least one node to spare.
+  if (!Number.isInteger(threshold) || threshold < 2 || threshold >= nodes) {
+    throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, '--threshold must be 2–(nodes−1)');
   }
   if (!Number.isInteger(kill) || kill < 0 || nodes - kill < threshold) {
     throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, '--kill must leave at least threshold nodes');
@@ -67,49 +72,55 @@ export async function runDrill(options: DrillOptions): Promise<boolean> {
     print(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail === '' ? '' : ` — ${detail}`}`);
   };
   const work = mkdtempSync(join(tmpdir(), 'veritee-kms-drill-'));
-  const attester = createDevAttester();
-  const rootPath = join(work, 'dev-root.pem');
-  writeFileSync(rootPath, attester.rootPem);
+  const appBytes = exampleAppBytes();
+  const sim = simulatedApp({ simDir: join(work, 'sim'), appBytes, warn: print });
   const nodes = Array.from(
     { length: options.nodes },
     (_, index) =>
-      new NodeProcess({ dir: join(work, `node${index}`), store: options.store, trustRoots: [rootPath] }),
+      new NodeProcess({
+        dir: join(work, `node${index}`),
+        store: options.store,
+        trustSim: [sim.rootCertificatePath],
+      }),
   );
   const storeKind = options.store?.startsWith('postgres') ? 'postgres' : 'sqlite';
   print(
     `drill: ${options.nodes} node processes, threshold ${options.threshold}, kill ${options.kill}, store ${storeKind}`,
   );
-  print(`drill: evidence from a throw-away root trusted explicitly by these nodes (${rootPath})`);
+  print(
+    `drill: simulator root made for this run, trusted by the nodes with --trust-sim ${sim.rootCertificatePath}`,
+  );
   try {
     await Promise.all(nodes.map((node) => node.start()));
     record('start nodes', true, nodes.map((node) => `${node.id.slice(0, 8)}@${node.port}`).join(' '));
 
     const owner = ed25519Generate();
     const urls = () => nodes.map((node) => node.url);
-    const policy = { platforms: ['nitro'], measurements: { pcr0: attester.pcr0() } };
     await publishPolicy({
       appId: APP_ID,
       ownerSeed: owner.seed,
-      policy,
+      policy: sim.releasePolicy,
       threshold: options.threshold,
       nodes: urls(),
     });
     record(
       'register app',
       true,
-      `${options.threshold}-of-${options.nodes}, pcr0 ${attester.pcr0().slice(0, 16)}…`,
+      `${options.threshold}-of-${options.nodes}, platform sim, pcr0 ${sim.pcr0.slice(0, 16)}…`,
     );
 
-    const client = (image?: string, onAttest?: () => Promise<void>) =>
-      new KmsClient({
+    const client = (image?: Uint8Array, onAttest?: () => Promise<void>) => {
+      const attest = sim.attester(image);
+      return new KmsClient({
         appId: APP_ID,
         nodes: urls(),
         timeoutMs: 30_000,
         attest: async (reportData) => {
           await onAttest?.();
-          return attester.attest(reportData, image);
+          return attest(reportData);
         },
       });
+    };
 
     const created = await client().create();
     const fingerprint = toHex(created.signingKey().publicKey);
@@ -142,7 +153,35 @@ export async function runDrill(options: DrillOptions): Promise<boolean> {
       `${afterRestart.valid.length}/${options.nodes} valid shares`,
     );
 
-    // 5. corrupt one node's stored share.
+    // 5. a node restarted without the simulator root refuses simulator evidence; the others release.
+    const skeptic = nodes[0]!;
+    await skeptic.stop();
+    await skeptic.start([]);
+    const withSkeptic = await client()
+      .recover()
+      .catch(() => undefined);
+    const skepticAudit = (await fetchAudit(skeptic)).at(-1) as { type?: string; code?: string } | undefined;
+    const skepticRefused =
+      skepticAudit?.type === 'share.refused' && skepticAudit.code === ErrorCode.KMS_POLICY_REJECTED;
+    const behaved =
+      withSkeptic !== undefined &&
+      toHex(withSkeptic.key.signingKey().publicKey) === fingerprint &&
+      withSkeptic.failures.some(
+        (failure) => failure.node === skeptic.url && failure.code === ErrorCode.KMS_POLICY_REJECTED,
+      );
+    record(
+      'node without the simulator root',
+      behaved && skepticRefused,
+      `${skeptic.id.slice(0, 8)} ${skepticRefused ? 'refused (KMS_POLICY_REJECTED, audited)' : 'did NOT refuse'}; ${
+        withSkeptic === undefined
+          ? 'recovery failed'
+          : `recovered from the ${withSkeptic.valid.length} that trust it`
+      }`,
+    );
+    await skeptic.stop();
+    await skeptic.start();
+
+    // 6. corrupt one node's stored share.
     const target = nodes[nodes.length - 1]!;
     await corruptShare(target, options.store);
     const afterCorrupt = await client().recover();
@@ -155,7 +194,7 @@ export async function runDrill(options: DrillOptions): Promise<boolean> {
       `${detected ? 'detected KMS_SHARE_CORRUPT at' : 'NOT detected at'} ${target.id.slice(0, 8)}; recovered from ${afterCorrupt.valid.length}`,
     );
 
-    // 6. fewer than t nodes.
+    // 7. fewer than t nodes.
     const down = nodes.slice(0, options.nodes - options.threshold + 1);
     await Promise.all(down.map((node) => node.kill()));
     const few = await client()
@@ -171,8 +210,8 @@ export async function runDrill(options: DrillOptions): Promise<boolean> {
     );
     await Promise.all(down.map((node) => node.start()));
 
-    // 7. unapproved measurement.
-    const refused = await client('an unapproved image')
+    // 8. unapproved measurement: the example app with one line changed.
+    const refused = await client(concatBytes(appBytes, utf8Encode('\n// an unapproved change\n')))
       .recover()
       .then(
         () => undefined,
@@ -190,7 +229,7 @@ export async function runDrill(options: DrillOptions): Promise<boolean> {
         : 'not refused and audited everywhere',
     );
 
-    // 8. audit logs.
+    // 9. audit logs.
     let entries = 0;
     for (const [index, node] of nodes.entries()) {
       const identity = (await (await fetch(`${node.url}/v1/node`)).json()) as { signingPublicKey: string };

@@ -1,9 +1,9 @@
 /**
  * `veritee/kms/node`: the Node-only parts of the KMS — SQLite and PostgreSQL drivers, node keys and
- * listener, the filesystem blob store for sealed state, and the throw-away attester of the drill.
+ * listener, the filesystem and S3-compatible blob stores for sealed state, and the simulated enclaves
+ * of the drill and the demo.
  */
-export { FileBlobStore } from './blobs.js';
-export { createDevAttester, DEFAULT_IMAGE, type DevAttester } from './dev-attester.js';
+export { FileBlobStore, openBlobStore } from './blobs.js';
 export { openPostgres } from './postgres.js';
 export {
   loadOrCreateNodeIdentity,
@@ -12,4 +12,15 @@ export {
   type StartKmsNodeOptions,
   startKmsNode,
 } from './runtime.js';
+export {
+  amzDateOf,
+  parseS3Location,
+  S3BlobStore,
+  type S3BlobStoreOptions,
+  type S3Location,
+  type SigV4Credentials,
+  s3OptionsFromEnv,
+  signV4,
+} from './s3.js';
+export { type ReleasePolicyJson, type SimulatedApp, simulatedApp } from './sim-enclave.js';
 export { openSqlite } from './sqlite.js';

@@ -12,7 +12,8 @@ export interface NodeProcessOptions {
   readonly dir: string;
   readonly port?: number;
   readonly store?: string;
-  readonly trustRoots: readonly string[];
+  /** Simulator root certificates the node trusts (`--trust-sim`). */
+  readonly trustSim: readonly string[];
 }
 
 export class NodeProcess {
@@ -41,8 +42,11 @@ export class NodeProcess {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
-  /** Starts the process and waits for its `listening` line (30 s). */
-  async start(): Promise<void> {
+  /**
+   * Starts the process and waits for its `listening` line (30 s). `trustSim` overrides the options'
+   * simulator roots for this start (the drill restarts a node without them).
+   */
+  async start(trustSim: readonly string[] = this.options.trustSim): Promise<void> {
     const args = [
       CLI_PATH,
       'kms',
@@ -53,7 +57,7 @@ export class NodeProcess {
       String(this.port),
       '--quiet',
     ];
-    for (const root of this.options.trustRoots) args.push('--trust-root', root);
+    for (const root of trustSim) args.push('--trust-sim', root);
     if (this.options.store !== undefined) args.push('--store', this.options.store);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;

@@ -24,8 +24,26 @@ class Mutex {
   }
 }
 
-function runOn(db: Database.Database, sql: string, params: readonly unknown[]): SqlResult {
-  const statement = db.prepare(sql);
+/** Statements prepared once per connection: the store's SQL is a fixed set of strings. */
+const MAX_CACHED_STATEMENTS = 256;
+
+function preparedOn(db: Database.Database, cache: Map<string, Database.Statement>, sql: string) {
+  let statement = cache.get(sql);
+  if (statement === undefined) {
+    statement = db.prepare(sql);
+    if (cache.size >= MAX_CACHED_STATEMENTS) cache.clear();
+    cache.set(sql, statement);
+  }
+  return statement;
+}
+
+function runOn(
+  db: Database.Database,
+  cache: Map<string, Database.Statement>,
+  sql: string,
+  params: readonly unknown[],
+): SqlResult {
+  const statement = preparedOn(db, cache, sql);
   if (statement.reader) return { rows: statement.all(...params) as Record<string, unknown>[], changes: 0 };
   const info = statement.run(...params);
   return { rows: [], changes: info.changes };
@@ -46,9 +64,10 @@ export function openSqlite(path: string): SqlDriver {
     });
   }
   const mutex = new Mutex();
+  const statements = new Map<string, Database.Statement>();
   const inner: SqlDriver = {
     dialect: 'sqlite',
-    run: async (sql, params = []) => runOn(db, sql, params),
+    run: async (sql, params = []) => runOn(db, statements, sql, params),
     transaction: () => {
       throw new VeriteeError(ErrorCode.KMS_STORE_FAILED, 'nested transactions are not supported');
     },
@@ -56,7 +75,7 @@ export function openSqlite(path: string): SqlDriver {
   };
   return {
     dialect: 'sqlite',
-    run: (sql, params = []) => mutex.lock(async () => runOn(db, sql, params)),
+    run: (sql, params = []) => mutex.lock(async () => runOn(db, statements, sql, params)),
     transaction: (fn) =>
       mutex.lock(async () => {
         db.exec('BEGIN IMMEDIATE');
