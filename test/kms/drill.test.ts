@@ -62,7 +62,7 @@ describe('veritee kms demo', () => {
     // The demo uses the installation's simulator root; point it at a fresh directory.
     const simDir = mkdtempSync(join(tmpdir(), 'veritee-kms-demo-sim-'));
     const out = run(['kms', 'demo'], { ...process.env, VERITEE_SIM_DIR: simDir });
-    expect(out.stdout).toContain(`${SIMULATOR_WARNING} (root: ${simDir})`);
+    expect(out.stdout).toContain(`${SIMULATOR_WARNING} (format nitro, roots in ${simDir})`);
     expect(out.stdout).toContain(`--trust-sim): platform sim, NOT hardware`);
     expect(out.stdout).toContain('same signing key');
     expect(out.stdout).toContain('{"balance": 42}');
