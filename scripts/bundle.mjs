@@ -120,7 +120,10 @@ function layerPlugin(layerOf) {
   return {
     name: 'veritee-layers',
     setup(pluginBuild) {
-      pluginBuild.onResolve({ filter: /^layer:/ }, (args) => ({ path: args.path.slice(6), namespace: 'layer' }));
+      pluginBuild.onResolve({ filter: /^layer:/ }, (args) => ({
+        path: args.path.slice(6),
+        namespace: 'layer',
+      }));
       pluginBuild.onLoad({ filter: /.*/, namespace: 'layer' }, (args) => ({
         contents: filesOf(args.path)
           .map((file) => `export * from ${JSON.stringify(join(root, file))};`)
