@@ -13,7 +13,7 @@ import type { PlatformAppraisal, PlatformDescriptor, PlatformModule } from './ty
 /**
  * A `PlatformModule` that behaves like the one `load` resolves to. `verifyBytes` loads it first;
  * `appraise` needs it loaded already (it is synchronous, and appraisal follows verification). A failed
- * load rejects with MODULE_UNAVAILABLE and is retried on the next call.
+ * load rejects with MODULE_UNAVAILABLE and is not cached: the next call imports again.
  */
 export function lazyPlatform(
   descriptor: PlatformDescriptor,
