@@ -5,7 +5,7 @@
  * Checked on the files' import graph and on the modules Node actually loads, not on timing.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,7 +80,8 @@ describe.each(['node', 'browser'])('dist/%s', (target) => {
 describe('modules Node loads', () => {
   // A module-loading hook (it runs on Node's loader thread) appends every dist/ file Node loads to a log.
   function distFilesLoaded(script: string): string[] {
-    const log = join(mkdtempSync(join(tmpdir(), 'veritee-bundle-')), 'loaded.txt');
+    const scratch = mkdtempSync(join(tmpdir(), 'veritee-bundle-'));
+    const log = join(scratch, 'loaded.txt');
     writeFileSync(log, '');
     const hook = `data:text/javascript,${encodeURIComponent(`
       import { appendFileSync } from 'node:fs';
@@ -91,16 +92,20 @@ describe('modules Node loads', () => {
     const register = `data:text/javascript,${encodeURIComponent(
       `import { register } from 'node:module'; register(${JSON.stringify(hook)});`,
     )}`;
-    execFileSync(process.execPath, ['--import', register, '--input-type=module', '-e', script], {
-      cwd: root,
-      encoding: 'utf8',
-    });
-    const dist = join(root, 'dist', 'node');
-    return readFileSync(log, 'utf8')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((url) => relative(dist, fileURLToPath(url)))
-      .sort();
+    try {
+      execFileSync(process.execPath, ['--import', register, '--input-type=module', '-e', script], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      const dist = join(root, 'dist', 'node');
+      return readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((url) => relative(dist, fileURLToPath(url)))
+        .sort();
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   it('`import("veritee")` and a Nitro verdict load index.js, core.js and nitro.js only', () => {
