@@ -124,6 +124,10 @@ export const ErrorCode = {
   KMS_SEALED_INVALID: 'KMS_SEALED_INVALID',
   KMS_SEALED_ROLLBACK: 'KMS_SEALED_ROLLBACK',
   KMS_SEALED_VERSION: 'KMS_SEALED_VERSION',
+
+  // The package itself.
+  /** A part of the library loaded on first use (a platform's verifier, release appraisal) failed to load. */
+  MODULE_UNAVAILABLE: 'MODULE_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -4,13 +4,8 @@
  * failures are reported in it (verified: false, verdict: contraindicated, errors with stable codes).
  */
 import { decodeEvidenceInput, utf8Encode } from './bytes.js';
-import { ErrorCode, VeriteeError } from './errors.js';
-import {
-  appraiseReleases,
-  parseReleasesPolicy,
-  RELEASES_SECTION,
-  type ReleasesPolicy,
-} from './measure/releases.js';
+import { ErrorCode, VeriteeError, wrapErrorsAsync } from './errors.js';
+import { parseReleasesPolicy, RELEASES_SECTION, type ReleasesPolicy } from './measure/releases-policy.js';
 import type { TrustAnchor } from './pki/chain.js';
 import { PLATFORM_MODULES } from './platforms/registry.js';
 import type { PlatformModule } from './platforms/types.js';
@@ -50,7 +45,7 @@ export interface CollateralSource {
   resolve(bytes: Uint8Array, at: Date): Promise<unknown>;
 }
 
-/** Policy sections owned by modules that are not platforms: `releases` (measure/releases.ts). */
+/** Policy sections owned by modules that are not platforms: `releases` (measure/releases-policy.ts). */
 const NON_PLATFORM_SECTIONS: ReadonlyMap<string, SectionParser> = new Map([
   [RELEASES_SECTION, (_name: string, value: unknown) => parseReleasesPolicy(value)],
 ]);
@@ -86,6 +81,20 @@ export function policySectionParsers(
 /** Parses a policy object with every known platform's sections. */
 export function loadPolicy(json: unknown): Policy {
   return parsePolicy(json, policySectionParsers());
+}
+
+/** Appraises against the `releases` section; the release-record and log code loads only for such a policy. */
+async function appraiseReleases(
+  result: AttestationResult,
+  policy: ReleasesPolicy,
+  bundles: readonly unknown[],
+): Promise<AttestationResult> {
+  const releases = await wrapErrorsAsync(
+    ErrorCode.MODULE_UNAVAILABLE,
+    'the release appraisal code could not be loaded',
+    () => import('./measure/releases.js'),
+  );
+  return releases.appraiseReleases(result, policy, bundles);
 }
 
 function failedResult(error: unknown, at: Date, platform: Platform | 'unknown'): AttestationResult {
@@ -124,9 +133,10 @@ export async function verify(
     if (Number.isNaN(at.getTime()))
       throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'verification time is not a valid date');
     const bytes = decodeEvidenceInput(typeof input === 'string' ? utf8Encode(input) : input);
-    const module = detectPlatform(bytes, options.platforms);
+    const detected = detectPlatform(bytes, options.platforms);
     platform =
-      module.platforms.length === 1 ? module.platforms[0]! : (module.platformOf?.(bytes) ?? 'unknown');
+      detected.platforms.length === 1 ? detected.platforms[0]! : (detected.platformOf?.(bytes) ?? 'unknown');
+    const module = (await detected.load?.()) ?? detected;
     const policy = options.policy ?? DEFAULT_POLICY;
     const collateral =
       options.collateral === undefined && options.collateralSource !== undefined

@@ -1,12 +1,36 @@
-/** Node-only: commander wiring of the collateral options and the `collateral` command group. */
+/** Node-only: commander wiring of the collateral options, the `collateral` command group and `watch`. */
 import { type Command, Option } from 'commander';
-import {
-  runCollateralExport,
-  runCollateralFetch,
-  runCollateralImport,
-  runCollateralList,
-} from './collateral-command.js';
 import type { CommandOutput } from './verify-command.js';
+
+// The implementations load when their command runs (they open stores and HTTP clients).
+const commands = () => import('./collateral-command.js');
+
+export interface CollateralCliOptions {
+  readonly pcsUrl?: string | undefined;
+  readonly kdsUrl?: string | undefined;
+  readonly store?: string | undefined;
+  readonly offline?: boolean | undefined;
+  readonly update?: string | undefined;
+}
+
+/** An environment variable, with the empty string meaning unset. */
+export function envOf(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** True when any collateral option or environment variable is set (`collateral-config.ts` applies them). */
+export function isConfigured(options: CollateralCliOptions, env = process.env): boolean {
+  return (
+    options.pcsUrl !== undefined ||
+    options.kdsUrl !== undefined ||
+    options.store !== undefined ||
+    options.offline === true ||
+    envOf(env, 'VERITEE_PCS_URL') !== undefined ||
+    envOf(env, 'VERITEE_KDS_URL') !== undefined ||
+    envOf(env, 'VERITEE_STORE') !== undefined
+  );
+}
 
 /** Adds --pcs-url, --kds-url, --store, --offline, --update to a command. */
 export function collateralOptions(command: Command): Command {
@@ -40,7 +64,7 @@ export function addCollateralCommands(program: Command): void {
       .option('--at <time>', 'verification time the collateral must cover (default: now)')
       .option('--json', 'one JSON object per file'),
   ).action(async (files: string[], options) => {
-    print(await runCollateralFetch(files, options, process.stderr.isTTY === true));
+    print(await (await commands()).runCollateralFetch(files, options, process.stderr.isTTY === true));
   });
   collateralOptions(
     group
@@ -48,7 +72,7 @@ export function addCollateralCommands(program: Command): void {
       .description('write the whole store as a self-contained bundle')
       .argument('<file>'),
   ).action(async (file: string, options) => {
-    print(await runCollateralExport(file, options));
+    print(await (await commands()).runCollateralExport(file, options));
   });
   collateralOptions(
     group
@@ -57,7 +81,7 @@ export function addCollateralCommands(program: Command): void {
       .argument('<file>')
       .option('--at <time>', 'prefer this instant when checking each item inside its own validity window'),
   ).action(async (file: string, options) => {
-    print(await runCollateralImport(file, options));
+    print(await (await commands()).runCollateralImport(file, options));
   });
   collateralOptions(
     group
@@ -65,6 +89,25 @@ export function addCollateralCommands(program: Command): void {
       .description('list what the store holds')
       .option('--json', 'one JSON object per item'),
   ).action(async (options) => {
-    print(await runCollateralList(options));
+    print(await (await commands()).runCollateralList(options));
+  });
+}
+
+/** `veritee watch` (src/cli/watch-command.ts). */
+export function addWatchCommand(program: Command): void {
+  collateralOptions(
+    program
+      .command('watch')
+      .description(
+        're-appraise deployments on a schedule and when collateral changes; one JSON line per change',
+      )
+      .argument('<deployments.json>')
+      .option('--once', 'one appraisal of every deployment, then exit (1 if any is rejected)')
+      .option('--interval <seconds>', 'override intervalSeconds')
+      .option('--webhook <url>', 'POST each status change as JSON to this URL')
+      .option('--at <time>', 'appraise at this fixed time (audits, tests)'),
+  ).action(async (file: string, options) => {
+    const { runWatch } = await import('./watch-command.js');
+    process.exitCode = await runWatch(file, options);
   });
 }

@@ -14,14 +14,9 @@ import { CollateralResolver, type ResolverEvent } from '../collateral/resolver.j
 import { openStore } from '../collateral/store-open.js';
 import type { CollateralStore } from '../collateral/types.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
+import { type CollateralCliOptions, envOf } from './collateral-cli.js';
 
-export interface CollateralCliOptions {
-  readonly pcsUrl?: string | undefined;
-  readonly kdsUrl?: string | undefined;
-  readonly store?: string | undefined;
-  readonly offline?: boolean | undefined;
-  readonly update?: string | undefined;
-}
+export type { CollateralCliOptions } from './collateral-cli.js';
 
 export interface CollateralContext {
   readonly store: CollateralStore;
@@ -49,24 +44,6 @@ export class Progress {
     if (this.shown) process.stderr.write('\r\x1b[2K');
     this.shown = false;
   }
-}
-
-/** An environment variable, with the empty string meaning unset. */
-function envOf(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value === '' ? undefined : value;
-}
-
-export function isConfigured(options: CollateralCliOptions, env = process.env): boolean {
-  return (
-    options.pcsUrl !== undefined ||
-    options.kdsUrl !== undefined ||
-    options.store !== undefined ||
-    options.offline === true ||
-    envOf(env, 'VERITEE_PCS_URL') !== undefined ||
-    envOf(env, 'VERITEE_KDS_URL') !== undefined ||
-    envOf(env, 'VERITEE_STORE') !== undefined
-  );
 }
 
 export function openCollateral(

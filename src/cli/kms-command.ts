@@ -3,12 +3,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ErrorCode, VeriteeError } from '../errors.js';
-import { verifyAuditChain } from '../kms/audit.js';
-import { fromB64u } from '../kms/codec.js';
-import { runDemo } from '../kms/node/demo.js';
-import { runDrill } from '../kms/node/drill.js';
-import { startKmsNode } from '../kms/node/runtime.js';
-import { configDir } from '../server/node.js';
+import { configDir } from '../server/config-dir.js';
 
 function integer(value: string, option: string, min: number, max: number): number {
   const number = Number(value);
@@ -59,6 +54,7 @@ export function registerKmsCommands(program: Command): void {
           `veritee kms: WARNING evidence is verified against ${trustRoots.join(', ')} instead of the vendor roots\n`,
         );
       }
+      const { startKmsNode } = await import('../kms/node/runtime.js');
       const node = await startKmsNode({
         dir: options.dir,
         port: integer(options.port, '--port', 0, 65535),
@@ -88,6 +84,7 @@ export function registerKmsCommands(program: Command): void {
     .option('--kill <k>', 'nodes killed with SIGKILL during recovery', '2')
     .option('--store <sqlite|url>', 'sqlite, or a postgres:// URL shared by the nodes', 'sqlite')
     .action(async (options) => {
+      const { runDrill } = await import('../kms/node/drill.js');
       const ok = await runDrill({
         nodes: integer(options.nodes, '--nodes', 2, 16),
         threshold: integer(options.threshold, '--threshold', 2, 16),
@@ -110,6 +107,7 @@ export function registerKmsCommands(program: Command): void {
       'where the sealed state goes (S3: VERITEE_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
     )
     .action(async (options) => {
+      const { runDemo } = await import('../kms/node/demo.js');
       const ok = await runDemo({
         simDir: options.simDir,
         blobs: options.blobs,
@@ -139,6 +137,10 @@ export function registerKmsCommands(program: Command): void {
         entries.push(...page.entries);
         if (page.entries.length < 1000) break;
       }
+      const [{ verifyAuditChain }, { fromB64u }] = await Promise.all([
+        import('../kms/audit.js'),
+        import('../kms/codec.js'),
+      ]);
       const check = verifyAuditChain(entries, fromB64u(identity.signingPublicKey, 'signingPublicKey'));
       if (options.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
       process.stdout.write(

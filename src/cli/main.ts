@@ -3,17 +3,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isVeriteeError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { addCollateralCommands, collateralOptions } from './collateral-cli.js';
-import { runConnect } from './connect-command.js';
+import { addCollateralCommands, addWatchCommand, collateralOptions } from './collateral-cli.js';
 import { EXIT } from './io.js';
 import { registerKmsCommands } from './kms-command.js';
-import { runLogServe } from './log-command.js';
-import { runMeasureEif, runMeasureRtmr } from './measure-command.js';
-import { runReleaseBundle, runReleaseSign, runReleaseSigstore, runReleaseVerify } from './release-command.js';
-import { runServe } from './serve-command.js';
-import { runServeVerifier } from './serve-verifier-command.js';
-import { runVerify } from './verify-command.js';
-import { addWatchCommand } from './watch-command.js';
+
+// Each command's implementation is imported when that command runs: `veritee verify` does not load the
+// HTTP server, the KMS node, the Sigstore verifier or the database drivers.
 
 function buildProgram(): Command {
   const program = new Command('veritee')
@@ -51,6 +46,7 @@ function buildProgram(): Command {
       [],
     );
   collateralOptions(verify).action(async (file: string | undefined, options) => {
+    const { runVerify } = await import('./verify-command.js');
     const output = await runVerify(file, options, process.stdout.isTTY === true);
     process.stdout.write(output.stdout);
     process.exitCode = output.exitCode;
@@ -75,6 +71,7 @@ function buildProgram(): Command {
       'relay this collateral store at GET /v1/collateral (SQLite file or postgres:// URL)',
     )
     .action(async (options) => {
+      const { runServeVerifier } = await import('./serve-verifier-command.js');
       await runServeVerifier(options);
     });
 
@@ -94,6 +91,7 @@ function buildProgram(): Command {
       'what the simulator emits: nitro (a Nitro document) or tdx (a TDX quote)',
     )
     .action(async (app: string | undefined, options) => {
+      const { runServe } = await import('./serve-command.js');
       const server = await runServe(app, options);
       const stop = () => void server.close().then(() => process.exit(EXIT.accepted));
       process.once('SIGINT', stop);
@@ -114,6 +112,7 @@ function buildProgram(): Command {
     .option('--timeout <ms>', 'handshake timeout in milliseconds (default 30000)')
     .option('--json', 'print {accepted, reply, result} as JSON')
     .action(async (url: string | undefined, options) => {
+      const { runConnect } = await import('./connect-command.js');
       const output = await runConnect(url, options);
       process.stderr.write(output.stderr);
       process.stdout.write(output.stdout);
@@ -143,7 +142,9 @@ function addMeasureCommands(program: Command): void {
     .description('PCR0, PCR1, PCR2 (and PCR8 if signed) of an AWS Nitro Enclave image file')
     .argument('<file>', 'the .eif file')
     .option('--json', 'print JSON')
-    .action((file: string, options) => print(runMeasureEif(file, options)));
+    .action(async (file: string, options) =>
+      print((await import('./measure-command.js')).runMeasureEif(file, options)),
+    );
   measure
     .command('rtmr')
     .description('replay a TDX event log (CCEL binary or dstack JSON) into RTMR0-3; compare with a quote')
@@ -153,7 +154,7 @@ function addMeasureCommands(program: Command): void {
       'TDX quote (raw, hex or base64): exit 0 on match, 1 naming the first diverging event',
     )
     .option('--json', 'print JSON')
-    .action((options) => print(runMeasureRtmr(options)));
+    .action(async (options) => print((await import('./measure-command.js')).runMeasureRtmr(options)));
 
   const release = program
     .command('release')
@@ -168,7 +169,7 @@ function addMeasureCommands(program: Command): void {
     .option('--recipe <file>', 'build recipe file (its SHA-256 is recorded)')
     .option('--recipe-digest <hex>', 'SHA-256 of the build recipe')
     .option('--recipe-uri <uri>', 'where the build recipe lives')
-    .action(async (options) => print(await runReleaseSign(options)));
+    .action(async (options) => print(await (await import('./release-command.js')).runReleaseSign(options)));
   release
     .command('verify')
     .description('verify a release record or bundle: exit 0 verified, 1 refused, 2 unusable input')
@@ -178,7 +179,9 @@ function addMeasureCommands(program: Command): void {
     .option('--log-key <jwk>', "the log's public JWK (bundles)")
     .option('--log-origin <name>', "the log's origin (bundles)")
     .option('--json', 'print JSON')
-    .action(async (file: string, options) => print(await runReleaseVerify(file, options)));
+    .action(async (file: string, options) =>
+      print(await (await import('./release-command.js')).runReleaseVerify(file, options)),
+    );
   release
     .command('bundle')
     .description('prove a release record in a transparency log; prints the bundle for verify --release')
@@ -188,7 +191,9 @@ function addMeasureCommands(program: Command): void {
     .requiredOption('--log-origin <name>', "the log's origin")
     .option('--submit', 'submit the record first')
     .option('--trusted <file>', 'a tree head trusted earlier: the log must be consistent with it')
-    .action(async (file: string, options) => print(await runReleaseBundle(file, options)));
+    .action(async (file: string, options) =>
+      print(await (await import('./release-command.js')).runReleaseBundle(file, options)),
+    );
 
   release
     .command('sigstore')
@@ -199,7 +204,9 @@ function addMeasureCommands(program: Command): void {
     .option('--issuer <url>', 'expected OIDC issuer (keyless)')
     .option('--key <hint=pem>', 'trusted public key for a managed-key bundle (repeatable)', collect, [])
     .option('--json', 'print JSON')
-    .action(async (file: string, options) => print(await runReleaseSigstore(file, options)));
+    .action(async (file: string, options) =>
+      print(await (await import('./release-command.js')).runReleaseSigstore(file, options)),
+    );
 
   program
     .command('log')
@@ -212,6 +219,7 @@ function addMeasureCommands(program: Command): void {
     .option('--port <n>', 'TCP port (0 picks a free one)', '8081')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .action(async (options) => {
+      const { runLogServe } = await import('./log-command.js');
       const running = await runLogServe(options);
       process.stdout.write(
         `transparency log ${options.origin} on port ${running.port} (key ${running.keyid})\n`,

@@ -11,7 +11,7 @@ import type { AttestationResult } from '../result.js';
 import { isUnusableInput, loadPolicy, verify } from '../verify.js';
 import { VERSION } from '../version.js';
 import { readCollateral } from './collateral.js';
-import { isConfigured, openCollateral, Progress } from './collateral-config.js';
+import { isConfigured } from './collateral-cli.js';
 import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
 import { formatReport } from './report.js';
 import { type SimTrustOptions, simulatorRootsFor, withSimPlatform } from './sim-trust.js';
@@ -92,6 +92,12 @@ export function loadPolicyFile(path: string): { policy: Policy; id: string } {
 }
 
 /** Runs the command and returns what to print, so tests can call it without a process. */
+/** The collateral store and resolver the options name (loaded only then: they bring the database drivers). */
+async function openConfiguredCollateral(options: VerifyCommandOptions, progress: boolean) {
+  const { openCollateral, Progress } = await import('./collateral-config.js');
+  return openCollateral(options, new Progress(progress));
+}
+
 export async function runVerify(
   file: string | undefined,
   options: VerifyCommandOptions,
@@ -126,7 +132,7 @@ export async function runVerify(
   const releases = (options.release ?? []).map((path) => readJsonFile(path, 'release bundle'));
   const context =
     collateral === undefined && isConfigured(options)
-      ? openCollateral(options, new Progress(process.stderr.isTTY === true && options.json !== true))
+      ? await openConfiguredCollateral(options, process.stderr.isTTY === true && options.json !== true)
       : undefined;
   let verified: AttestationResult;
   try {

@@ -9,7 +9,6 @@
  * Paths are relative to the deployments file; an endpoint answers GET with the evidence (raw, hex or base64).
  */
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { decodeEvidenceInput } from '../bytes.js';
 import { HttpClient } from '../collateral/http.js';
 import { CollateralResolver } from '../collateral/resolver.js';
@@ -17,7 +16,6 @@ import { type Deployment, type WatchEvent, Watcher } from '../collateral/watch.j
 import { ErrorCode, VeriteeError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { loadPolicy } from '../verify.js';
-import { collateralOptions } from './collateral-cli.js';
 import { type CollateralCliOptions, openCollateral, Progress } from './collateral-config.js';
 import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
 
@@ -174,21 +172,4 @@ export async function runWatch(file: string, options: WatchCommandOptions): Prom
     progress.done();
     await context.close();
   }
-}
-
-export function addWatchCommand(program: Command): void {
-  collateralOptions(
-    program
-      .command('watch')
-      .description(
-        're-appraise deployments on a schedule and when collateral changes; one JSON line per change',
-      )
-      .argument('<deployments.json>')
-      .option('--once', 'one appraisal of every deployment, then exit (1 if any is rejected)')
-      .option('--interval <seconds>', 'override intervalSeconds')
-      .option('--webhook <url>', 'POST each status change as JSON to this URL')
-      .option('--at <time>', 'appraise at this fixed time (audits, tests)'),
-  ).action(async (file: string, options) => {
-    process.exitCode = await runWatch(file, options);
-  });
 }

@@ -22,10 +22,10 @@
  * never trusted by itself.
  */
 import { backend } from '#crypto';
-import { fromBase64, toBase64, toHex, utf8Decode, utf8Encode } from '../bytes.js';
-import type { PublicKey, SignatureScheme } from '../crypto/types.js';
-import { ErrorCode, VeriteeError, wrapErrors, wrapErrorsAsync } from '../errors.js';
+import { fromBase64, toBase64, utf8Decode, utf8Encode } from '../bytes.js';
+import { ErrorCode, VeriteeError, wrapErrorsAsync } from '../errors.js';
 import type { Platform } from '../result.js';
+import { releaseKeyScheme, type TrustedKey, trustedKeyFromJwk } from './keys.js';
 import { type PlatformMeasurements, parsePlatformMeasurements } from './measurements.js';
 
 export const DSSE_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -168,36 +168,7 @@ export function serializeEnvelope(envelope: DsseEnvelope): string {
 // ---------------------------------------------------------------------------------------------------
 // Keys
 
-export interface TrustedKey {
-  readonly keyid: string;
-  readonly key: PublicKey;
-}
-
-function schemeOf(key: PublicKey): SignatureScheme {
-  if (key.type === 'ed25519') return { kind: 'ed25519' };
-  if (key.type === 'ec' && key.curve === 'P-256') return { kind: 'ecdsa', hash: 'SHA-256', encoding: 'der' };
-  throw new VeriteeError(ErrorCode.SIG_ALGORITHM_UNSUPPORTED, 'release keys must be Ed25519 or ECDSA P-256');
-}
-
-/** `sha256:` + hex SHA-256 of the SubjectPublicKeyInfo. */
-export function keyIdOf(key: PublicKey): string {
-  return `sha256:${toHex(backend.hash('SHA-256', key.spki))}`;
-}
-
-/** Imports a public JWK (Ed25519 or P-256) as a trusted release key. */
-export function trustedKeyFromJwk(jwk: unknown, path = 'key'): TrustedKey {
-  if (!isObject(jwk)) throw new VeriteeError(ErrorCode.KEY_INVALID, 'key must be a JWK object', { path });
-  if ('d' in jwk)
-    throw new VeriteeError(ErrorCode.KEY_INVALID, 'expected a public JWK, got a private one', { path });
-  const key = wrapErrors(
-    ErrorCode.KEY_INVALID,
-    'unusable public key',
-    () => backend.importJwk(jwk as JsonWebKey),
-    path,
-  );
-  schemeOf(key);
-  return { keyid: keyIdOf(key), key };
-}
+export { keyIdOf, type TrustedKey, trustedKeyFromJwk } from './keys.js';
 
 /** The public half of a private JWK (drops `d`). */
 export function publicJwkOf(privateJwk: JsonWebKey): JsonWebKey {
@@ -329,7 +300,7 @@ export async function signRelease(
   const signer = trustedKeyFromJwk(publicJwkOf(privateJwk), 'signing key');
   const payload = buildReleaseStatement(predicate);
   const sig = await wrapErrorsAsync(ErrorCode.KEY_INVALID, 'cannot sign with this key', () =>
-    backend.sign(privateJwk, schemeOf(signer.key), pae(DSSE_PAYLOAD_TYPE, payload)),
+    backend.sign(privateJwk, releaseKeyScheme(signer.key), pae(DSSE_PAYLOAD_TYPE, payload)),
   );
   return { payloadType: DSSE_PAYLOAD_TYPE, payload, signatures: [{ keyid: signer.keyid, sig }] };
 }
@@ -354,7 +325,7 @@ export async function verifyRelease(
     const candidates =
       signature.keyid === '' ? keys : keys.filter((candidate) => candidate.keyid === signature.keyid);
     for (const key of candidates) {
-      if (await backend.verify(key.key, schemeOf(key.key), message, signature.sig)) {
+      if (await backend.verify(key.key, releaseKeyScheme(key.key), message, signature.sig)) {
         signer = key.keyid;
         break;
       }

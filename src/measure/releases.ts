@@ -26,11 +26,10 @@ import {
   parseEnvelope,
   releaseCovers,
   serializeEnvelope,
-  type TrustedKey,
-  trustedKeyFromJwk,
   type VerifiedRelease,
   verifyRelease,
 } from './release.js';
+import type { ReleasesPolicy } from './releases-policy.js';
 import {
   type SignedTreeHead,
   type SignedTreeHeadJson,
@@ -48,14 +47,6 @@ import {
   inclusionProofToJson,
 } from './translog/client.js';
 
-export const RELEASES_SECTION = 'releases';
-
-export interface ReleasesPolicy {
-  readonly signers: readonly TrustedKey[];
-  readonly repository: string;
-  readonly log: { readonly origin: string; readonly key: TrustedKey };
-}
-
 export interface ReleaseBundle {
   readonly envelope: DsseEnvelope;
   readonly proof: InclusionProof;
@@ -72,52 +63,10 @@ export interface LoggedRelease extends VerifiedRelease {
   readonly treeHead: TreeHead;
 }
 
-function policyError(message: string, path: string): VeriteeError {
-  return new VeriteeError(ErrorCode.POLICY_INVALID, message, { path });
-}
+export { parseReleasesPolicy, RELEASES_SECTION, type ReleasesPolicy } from './releases-policy.js';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function policyKey(value: unknown, path: string): TrustedKey {
-  try {
-    return trustedKeyFromJwk(value, path);
-  } catch (error) {
-    throw policyError(
-      `not a usable public key: ${error instanceof Error ? error.message : String(error)}`,
-      path,
-    );
-  }
-}
-
-/** Validates the `releases` policy section (called by the policy loader). */
-export function parseReleasesPolicy(value: unknown, path = `policy/${RELEASES_SECTION}`): ReleasesPolicy {
-  if (!isObject(value)) throw policyError('must be an object {signer, repository, log}', path);
-  for (const key of Object.keys(value)) {
-    if (!['signer', 'repository', 'log'].includes(key))
-      throw policyError(`unknown key "${key}"`, `${path}/${key}`);
-  }
-  const signerList = Array.isArray(value.signer) ? value.signer : [value.signer];
-  if (value.signer === undefined || signerList.length === 0)
-    throw policyError('signer is required (a public JWK or a list)', `${path}/signer`);
-  const signers = signerList.map((jwk, i) => policyKey(jwk, `${path}/signer[${i}]`));
-  if (typeof value.repository !== 'string' || !/^https:\/\/\S+$/.test(value.repository)) {
-    throw policyError('repository must be an https URL', `${path}/repository`);
-  }
-  const log = value.log;
-  if (!isObject(log)) throw policyError('log is required: {origin, publicKey}', `${path}/log`);
-  for (const key of Object.keys(log)) {
-    if (key !== 'origin' && key !== 'publicKey')
-      throw policyError(`unknown key "${key}"`, `${path}/log/${key}`);
-  }
-  if (typeof log.origin !== 'string' || log.origin.length === 0)
-    throw policyError('origin must be a non-empty string', `${path}/log/origin`);
-  return {
-    signers,
-    repository: value.repository,
-    log: { origin: log.origin, key: policyKey(log.publicKey, `${path}/log/publicKey`) },
-  };
 }
 
 export function parseReleaseBundle(json: unknown, path = 'bundle'): ReleaseBundle {

@@ -1,7 +1,8 @@
 /**
- * What every platform module provides. The top-level `verify` detects the format, calls `verifyBytes`
- * (parse + cryptographic verification at `at`), then appraises the common claims and asks the platform
- * to appraise its own policy section.
+ * What every platform module provides. The top-level `verify` detects the format, loads the module's
+ * code if it is kept out of the initial bundle (`load`), calls `verifyBytes` (parse + cryptographic
+ * verification at `at`), then appraises the common claims and asks the platform to appraise its own
+ * policy section.
  */
 import type { TrustAnchor } from '../pki/chain.js';
 import type { Policy } from '../policy/types.js';
@@ -43,4 +44,15 @@ export interface PlatformModule {
   parsePolicySection?(name: string, value: unknown): unknown;
   /** Appraises platform-specific policy (TCB status, SNP policy bits, …). Pure; no I/O. */
   appraise?(evidence: VerifiedEvidence, policy: Policy): PlatformAppraisal;
+  /**
+   * Present on modules whose parse/verify/appraise code loads on first use (the registry's, see
+   * `lazy.ts`): resolves to the complete module, or rejects with MODULE_UNAVAILABLE.
+   */
+  load?(): Promise<PlatformModule>;
 }
+
+/** The parts of a platform module the registry keeps loaded: the format sniff and the policy parsers. */
+export type PlatformDescriptor = Pick<
+  PlatformModule,
+  'platforms' | 'detect' | 'platformOf' | 'policySections' | 'parsePolicySection'
+>;

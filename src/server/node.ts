@@ -6,7 +6,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { homedir } from 'node:os';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
@@ -14,11 +13,7 @@ import { pino } from 'pino';
 import type { CollateralStore } from '../collateral/types.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 import { createVerifierApp, type VerifierAppOptions } from './app.js';
-
-export function configDir(): string {
-  const base = process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config');
-  return join(base, 'veritee');
-}
+import { configDir } from './config-dir.js';
 
 /** Loads the service's private JWK, or creates an ES256 key (0600) at `path` when it does not exist. */
 export function loadOrCreateServiceKey(path = join(configDir(), 'verifier-key.jwk')): {

@@ -9,8 +9,8 @@ import { ErrorCode } from '../../errors.js';
 import type { Policy } from '../../policy/types.js';
 import type { Check, Issue, VerifiedEvidence } from '../../result.js';
 import type { PlatformAppraisal } from '../types.js';
-import type { TcbStatus } from './collateral.js';
 import { type TcbPolicy, tcbPolicyOf } from './policy.js';
+import type { TcbStatus } from './tcb-status.js';
 import type { DcapClaims } from './verify.js';
 
 function isDcapClaims(value: unknown): value is DcapClaims {

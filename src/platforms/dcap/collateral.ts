@@ -36,25 +36,11 @@ import type { Issue } from '../../result.js';
 import { verifyChainMemo } from './chains.js';
 import { Fields, parseJson, topLevelMembers } from './json.js';
 import { expectCommonName, IntelName } from './pck.js';
+import { isTcbStatus, type TcbStatus } from './tcb-status.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Parsed collateral model
 // ---------------------------------------------------------------------------------------------------------
-
-export const TCB_STATUSES = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-] as const;
-export type TcbStatus = (typeof TCB_STATUSES)[number];
-
-export function isTcbStatus(value: unknown): value is TcbStatus {
-  return typeof value === 'string' && (TCB_STATUSES as readonly string[]).includes(value);
-}
 
 export interface TcbLevel {
   /** SGX TCB component SVNs 1–16. */

@@ -5,11 +5,10 @@
  * section (`appraiseDcap`). Browser-safe: no `node:` imports. Reading collateral from files is left to
  * the caller (the CLI does it; see `src/cli/`).
  */
-import type { Platform, VerifiedEvidence } from '../../result.js';
+import type { VerifiedEvidence } from '../../result.js';
 import type { PlatformModule, PlatformVerifyOptions } from '../types.js';
 import { appraiseDcap } from './appraise.js';
-import { parseTcbPolicy } from './policy.js';
-import { looksLikeQuote, TeeTypeValue } from './quote.js';
+import { DCAP_DESCRIPTOR } from './descriptor.js';
 import { verifyDcapQuote } from './verify.js';
 
 export { appraiseDcap } from './appraise.js';
@@ -28,19 +27,17 @@ export {
   parseTcbInfo,
   type QeIdentity,
   type SignedCollateral,
-  TCB_STATUSES,
   type TcbInfo,
   type TcbLevel,
-  type TcbStatus,
   type TdxModule,
   type TdxModuleIdentity,
   verifyCollateralSignatures,
 } from './collateral.js';
+export { looksLikeQuote } from './header.js';
 export { type PckExtension, parsePckExtension, SGX_EXTENSION_OID, type SgxType } from './pck.js';
 export { DEFAULT_TCB_POLICY, parseTcbPolicy, type TcbPolicy } from './policy.js';
 export {
   INTEL_QE_VENDOR_ID,
-  looksLikeQuote,
   parseQuote,
   type QeCertification,
   type Quote,
@@ -51,6 +48,7 @@ export {
   type TeeType,
 } from './quote.js';
 export { type ComponentResult, evaluateTcb, type TcbEvaluation } from './tcb.js';
+export { TCB_STATUSES, type TcbStatus } from './tcb-status.js';
 export {
   clearQuoteCaches,
   type DcapClaims,
@@ -63,15 +61,7 @@ export {
 
 /** The DCAP platform module: SGX and TDX quotes. */
 export const dcapPlatform: PlatformModule = {
-  platforms: ['sgx', 'tdx'],
-  policySections: ['tcb'],
-  detect: looksLikeQuote,
-  platformOf(bytes: Uint8Array): Platform | undefined {
-    // [TDX-QL] Quote Header: "TEE Type" is the u32 (little-endian) at offset 4.
-    if (bytes.length < 8) return undefined;
-    const teeType = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
-    return teeType === TeeTypeValue.SGX ? 'sgx' : teeType === TeeTypeValue.TDX ? 'tdx' : undefined;
-  },
+  ...DCAP_DESCRIPTOR,
   async verifyBytes(bytes: Uint8Array, options: PlatformVerifyOptions): Promise<VerifiedEvidence> {
     return verifyDcapQuote(bytes, {
       at: options.at,
@@ -80,9 +70,6 @@ export const dcapPlatform: PlatformModule = {
       collateral: options.collateral,
       policy: options.policy,
     });
-  },
-  parsePolicySection(name: string, value: unknown): unknown {
-    return parseTcbPolicy(value, `policy/${name}`);
   },
   appraise: appraiseDcap,
 };

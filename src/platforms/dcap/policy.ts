@@ -14,7 +14,7 @@
  */
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import type { Policy } from '../../policy/types.js';
-import { isTcbStatus, TCB_STATUSES, type TcbStatus } from './collateral.js';
+import { isTcbStatus, TCB_STATUSES, type TcbStatus } from './tcb-status.js';
 
 export interface TcbPolicy {
   /**

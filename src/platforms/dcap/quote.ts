@@ -18,11 +18,8 @@
  */
 import { ByteReader, isAllZero, utf8Decode } from '../../bytes.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
+import { AttestationKeyType, SGX_REPORT_SIZE, TeeTypeValue } from './header.js';
 
-/** [SGX-QL]/[TDX-QL] Quote Header: 48 bytes. */
-export const HEADER_SIZE = 48;
-/** [SGX-QL] "ISV Enclave Report Body" / sgx_report_body_t: 384 bytes. */
-export const SGX_REPORT_SIZE = 384;
 /** [TDX-QL] "TD Quote Body" for TDX 1.0 (TDREPORT fields): 584 bytes. */
 export const TD10_REPORT_SIZE = 584;
 /** [TDX-QL] "TD Quote Body" for TDX 1.5: 1.0 plus TEE_TCB_SVN_2 (16) and MRSERVICETD (48): 648 bytes. */
@@ -33,10 +30,6 @@ export const BODY_DESCRIPTOR_SIZE = 6;
 export const ECDSA_P256_SIGNATURE_SIZE = 64;
 export const ECDSA_P256_KEY_SIZE = 64;
 
-/** [SGX-QL] Quote Header "Attestation Key Type". */
-export const AttestationKeyType = { ECDSA_P256: 2, ECDSA_P384: 3 } as const;
-/** [TDX-QL] Quote Header "TEE Type". */
-export const TeeTypeValue = { SGX: 0x00000000, TDX: 0x00000081 } as const;
 /** [TDX-QL] v5 Quote Body Descriptor "Type". */
 export const BodyType = { SGX: 1, TD10: 2, TD15: 3 } as const;
 /** [SGX-QL] QE Certification Data "Certification Data Type". */
@@ -440,15 +433,4 @@ export function parseQuote(input: Uint8Array): Quote {
     trailingBytes: trailing.length,
     trailingBytesAllZero: isAllZero(trailing),
   };
-}
-
-/** Cheap structural sniff: version 3–5, a known key type and TEE type. Never throws. */
-export function looksLikeQuote(bytes: Uint8Array): boolean {
-  if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_SIZE + SGX_REPORT_SIZE + 4) return false;
-  const version = bytes[0]! | (bytes[1]! << 8);
-  const keyType = bytes[2]! | (bytes[3]! << 8);
-  const tee = (bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24)) >>> 0;
-  if (version < 3 || version > 5) return false;
-  if (keyType !== AttestationKeyType.ECDSA_P256 && keyType !== AttestationKeyType.ECDSA_P384) return false;
-  return tee === TeeTypeValue.SGX || (tee === TeeTypeValue.TDX && version !== 3);
 }

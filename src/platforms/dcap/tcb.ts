@@ -24,9 +24,10 @@
  */
 import { equalBytes, toHex } from '../../bytes.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
-import type { IsvSvnLevel, QeIdentity, TcbInfo, TcbLevel, TcbStatus, TdxModule } from './collateral.js';
+import type { IsvSvnLevel, QeIdentity, TcbInfo, TcbLevel, TdxModule } from './collateral.js';
 import type { PckExtension } from './pck.js';
 import type { SgxReport, TdReport } from './quote.js';
+import type { TcbStatus } from './tcb-status.js';
 
 export interface ComponentResult {
   readonly status: TcbStatus;

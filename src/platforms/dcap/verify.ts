@@ -42,7 +42,6 @@ import {
   checkCollateralAt,
   parseDcapCollateral,
   type SignedCollateral,
-  type TcbStatus,
   verifyCollateralSignatures,
 } from './collateral.js';
 import { expectCommonName, IntelName, type PckExtension, parsePckExtension, type SgxType } from './pck.js';
@@ -56,6 +55,7 @@ import {
   type TeeType,
 } from './quote.js';
 import { evaluateTcb, type TcbEvaluation } from './tcb.js';
+import type { TcbStatus } from './tcb-status.js';
 
 export interface DcapVerifyOptions {
   /** Verification time. */

@@ -1,9 +1,11 @@
 /** `veritee/nitro`: AWS Nitro Enclaves attestation documents. */
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import type { PlatformModule } from '../types.js';
+import { looksLikeCoseSign1, NITRO_DESCRIPTOR } from './descriptor.js';
 import { parseNitroEvidence, verifyNitroEvidence } from './verify.js';
 
 export { COSE_ALG, type CoseSign1, parseCoseSign1, sigStructure } from './cose.js';
+export { looksLikeCoseSign1 } from './descriptor.js';
 export { NITRO_LIMITS, type NitroDocument, parseNitroDocument } from './document.js';
 export {
   isNitroDebug,
@@ -15,14 +17,8 @@ export {
   verifyNitroEvidence,
 } from './verify.js';
 
-/** COSE_Sign1 starts with tag 18 (0xd2) or a 4-element array (0x84). */
-function looksLikeCoseSign1(bytes: Uint8Array): boolean {
-  return bytes.length > 1 && (bytes[0] === 0x84 || (bytes[0] === 0xd2 && bytes[1] === 0x84));
-}
-
 export const nitroPlatform: PlatformModule = {
-  platforms: ['nitro'],
-  detect: looksLikeCoseSign1,
+  ...NITRO_DESCRIPTOR,
   async verifyBytes(bytes, options) {
     if (!looksLikeCoseSign1(bytes)) {
       throw new VeriteeError(ErrorCode.FORMAT_UNKNOWN, 'not a COSE_Sign1 attestation document');

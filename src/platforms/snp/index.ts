@@ -3,21 +3,13 @@
  *
  * parse (`report.ts`, `certtable.ts`, `vcek.ts`) → verify at a time (`verify.ts`) → appraise (`appraise.ts`).
  */
-import { ErrorCode, VeriteeError } from '../../errors.js';
 import type { PlatformModule } from '../types.js';
-import { appraiseSnp, parseSnpPolicy } from './appraise.js';
+import { appraiseSnp } from './appraise.js';
 import { asSnpCollateral } from './collateral.js';
-import { looksLikeReport } from './report.js';
+import { SNP_DESCRIPTOR } from './descriptor.js';
 import { verifySnpBytes } from './verify.js';
 
-export {
-  appraiseSnp,
-  type PolicyBitName,
-  parseSnpPolicy,
-  type SnpPolicy,
-  type TcbFloor,
-  type TcbRequirement,
-} from './appraise.js';
+export { appraiseSnp } from './appraise.js';
 export {
   type CertTableEntry,
   type CertTableKind,
@@ -33,21 +25,26 @@ export {
   decodeCrls,
   type SnpCollateral,
 } from './collateral.js';
+export { looksLikeReport, REPORT_SIZE, SUPPORTED_VERSIONS } from './layout.js';
+export {
+  type PolicyBitName,
+  parseSnpPolicy,
+  type SnpPolicy,
+  type TcbFloor,
+  type TcbRequirement,
+} from './policy.js';
 export {
   type Cpuid,
   decodeGuestPolicy,
   decodePlatformInfo,
   type FirmwareVersion,
   type GuestPolicy,
-  looksLikeReport,
   type PlatformInfo,
   parseReport,
-  REPORT_SIZE,
   SIGNED_SIZE,
   type SignerInfo,
   type SigningKeyKind,
   type SnpReport,
-  SUPPORTED_VERSIONS,
 } from './report.js';
 export {
   decodeTcb,
@@ -81,29 +78,13 @@ export {
 
 /** The SEV-SNP platform module for the top-level `verify()`. */
 export const snpPlatform: PlatformModule = {
-  platforms: ['sev-snp'],
-  policySections: ['snp'],
-  detect(bytes) {
-    try {
-      return bytes instanceof Uint8Array && looksLikeReport(bytes);
-    } catch {
-      return false;
-    }
-  },
+  ...SNP_DESCRIPTOR,
   verifyBytes(bytes, options) {
     return verifySnpBytes(bytes, {
       at: options.at,
       anchors: options.anchors,
       collateral: asSnpCollateral(options.collateral),
     });
-  },
-  parsePolicySection(name, value) {
-    if (name !== 'snp') {
-      throw new VeriteeError(ErrorCode.POLICY_INVALID, `the SEV-SNP module has no policy section "${name}"`, {
-        path: name,
-      });
-    }
-    return parseSnpPolicy(value);
   },
   appraise(evidence, policy) {
     return appraiseSnp(evidence, policy);

@@ -12,21 +12,14 @@
  */
 import { ByteReader, isAllZero } from '../../bytes.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
+import { REPORT_SIZE, SIG_ALGO_ECDSA_P384_SHA384, SUPPORTED_VERSIONS } from './layout.js';
 
-/** Total size of the report (Table 23: 0x000–0x49F). */
-export const REPORT_SIZE = 0x4a0;
 /** The signature covers bytes 0x000–0x29F (Table 23, footnote on SIGNATURE). */
 export const SIGNED_SIZE = 0x2a0;
 /** Size of one ECDSA P-384 component field (Table 141: R and S are 72-byte little-endian fields). */
 const SIG_COMPONENT_FIELD = 72;
 /** Size of a P-384 scalar. */
 const P384_SCALAR = 48;
-
-/** Report versions this parser understands (ABI 1.55: v2; 1.56/1.57: v3 adds CPUID; 1.58: v5 adds MIT vectors). */
-export const SUPPORTED_VERSIONS: readonly number[] = [2, 3, 5];
-
-/** SIGNATURE_ALGO values (Chapter 10 Table 139). Only 1 is defined. */
-export const SIG_ALGO_ECDSA_P384_SHA384 = 1;
 
 /** VMPL value the firmware writes for a report requested by the host (SNP_HV_REPORT_REQ), not the guest. */
 export const VMPL_HOST_REQUESTED = 0xffffffff;
@@ -222,15 +215,6 @@ function componentToBigEndian(field: Uint8Array, path: string, offset: number): 
   const out = new Uint8Array(P384_SCALAR);
   for (let i = 0; i < P384_SCALAR; i++) out[i] = field[P384_SCALAR - 1 - i]!;
   return out;
-}
-
-/** Cheap sniff: does `bytes` start with something shaped like a report? Never throws. */
-export function looksLikeReport(bytes: Uint8Array): boolean {
-  if (bytes.length < REPORT_SIZE) return false;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(0x00, true);
-  const algo = view.getUint32(0x34, true);
-  return SUPPORTED_VERSIONS.includes(version) && algo === SIG_ALGO_ECDSA_P384_SHA384;
 }
 
 /**

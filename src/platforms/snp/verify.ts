@@ -30,7 +30,8 @@ import { loadPinnedCertificate, pinnedAnchor } from '../../pki/roots.js';
 import type { Check, Issue, VerifiedEvidence } from '../../result.js';
 import { type CertTableEntry, findEntry, parseCertTable } from './certtable.js';
 import { asSnpCollateral, decodeCertificates, decodeCrls, type SnpCollateral } from './collateral.js';
-import { parseReport, REPORT_SIZE, type SigningKeyKind, type SnpReport } from './report.js';
+import { REPORT_SIZE } from './layout.js';
+import { parseReport, type SigningKeyKind, type SnpReport } from './report.js';
 import { decodeTcb, type Product, productFromCpuid, type TcbVersion } from './tcb.js';
 import { AMD_EXTENSION_OIDS, checkVekHwId, checkVekTcb, parseVekExtensions, type VekInfo } from './vcek.js';
 

@@ -14,13 +14,8 @@ import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:cryp
 import { concatBytes, toHex, utf8Encode } from '../../bytes.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import { PCS_FILES } from '../../platforms/dcap/collateral.js';
-import {
-  AttestationKeyType,
-  CertificationDataType,
-  INTEL_QE_VENDOR_ID,
-  SGX_REPORT_SIZE,
-  TeeTypeValue,
-} from '../../platforms/dcap/quote.js';
+import { AttestationKeyType, SGX_REPORT_SIZE, TeeTypeValue } from '../../platforms/dcap/header.js';
+import { CertificationDataType, INTEL_QE_VENDOR_ID } from '../../platforms/dcap/quote.js';
 import { sha384 } from './nitro.js';
 import type { SimulatedIdentity, SimulatedIntelPki } from './tdx-pki.js';
 import { issueCrl } from './x509.js';
