@@ -31,6 +31,7 @@ export {
   FrameDecoder,
   type FrameLink,
   FrameQueue,
+  joinParts,
   openWebSocket,
   type WebSocketLike,
   webSocketLink,
@@ -45,7 +46,13 @@ export {
   parseProtocolName,
   SymmetricState,
 } from './noise.js';
-export { MAX_RECORD_BODY, RECORD, RecordLayer, type RecordLayerOptions } from './records.js';
+export {
+  type FrameParts,
+  MAX_RECORD_BODY,
+  RECORD,
+  RecordLayer,
+  type RecordLayerOptions,
+} from './records.js';
 export {
   type EvidenceResponse,
   httpReportData,
