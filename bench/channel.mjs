@@ -6,9 +6,13 @@
 //     with the simulator (a Nitro-format document signed per handshake, then verified: chain + ES384 +
 //     policy + binding);
 //   - handshakes/s over TCP loopback (connect, handshake, close), without evidence verification;
-//   - bulk 64 KiB messages over TCP loopback, one way, both ends in this process (each byte sealed and
-//     opened on this core), beside Node's TLS 1.3 on loopback (same shape) and the raw node:crypto
-//     ChaCha20-Poly1305 seal+open of 64 KiB (the floor for any channel doing both ends on one core).
+//   - bulk 64 KiB messages, one way, both ends in this process (each byte sealed and opened on this
+//     core), over an in-memory link and over TCP loopback, beside Node's TLS 1.3 on loopback (same
+//     shape: 64 writes of 64 KiB, then an acknowledgement) and the raw node:crypto ChaCha20-Poly1305
+//     seal+open of the same 64 KiB (the floor for any channel doing both ends on one core), plus the raw
+//     seal+open of the two Noise records a 64 KiB message needs (65,518 + 18 bytes: Noise caps a message
+//     at 65,535 bytes). Rows are interleaved over ROUNDS rounds; ratios are medians of per-round ratios,
+//     which a loaded machine disturbs far less than absolute figures.
 import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -26,6 +30,7 @@ import { loadPolicy } from '../dist/verify.js';
 
 const SECONDS = Number(process.argv[2] ?? process.env.BENCH_SECONDS ?? 3);
 const MESSAGE = 64 * 1024;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 function linkPair() {
   const a = new FrameQueue();
@@ -81,19 +86,26 @@ async function handshakeInMemory(serverOptions, clientOptions) {
   client.close();
 }
 
-// The floor under any XX handshake on node:crypto: 3 key generations (2 ephemeral, the client's fresh
-// static), 4 imports of a received public key, 6 X25519 operations.
+// The floor under any XX handshake on node:crypto, both sides: each side generates 1 ephemeral key,
+// imports the peer's 2 public keys and does 3 DH (ee, es, se); the client also generates its static key
+// unless one is given (veritee's default: a fresh one per connection, so connections are unlinkable).
 {
   const { createPublicKey, diffieHellman, generateKeyPairSync } = await import('node:crypto');
   const peer = generateKeyPairSync('x25519');
   const x = peer.publicKey.export({ format: 'jwk' }).x;
+  const x25519Work = (keygens) => () => {
+    for (let i = 0; i < keygens; i++) generateKeyPairSync('x25519');
+    for (let i = 0; i < 4; i++) createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+    for (let i = 0; i < 6; i++) diffieHellman({ privateKey: peer.privateKey, publicKey: peer.publicKey });
+  };
   log(
     'floor: X25519 work of one XX handshake, both sides (3 keygen, 4 imports, 6 DH)',
-    await rate(() => {
-      for (let i = 0; i < 3; i++) generateKeyPairSync('x25519');
-      for (let i = 0; i < 4; i++) createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
-      for (let i = 0; i < 6; i++) diffieHellman({ privateKey: peer.privateKey, publicKey: peer.publicKey });
-    }),
+    await rate(x25519Work(3)),
+    'handshakes/s',
+  );
+  log(
+    'floor: the same with the client static key given (2 keygen, 4 imports, 6 DH)',
+    await rate(x25519Work(2)),
     'handshakes/s',
   );
 }
@@ -115,6 +127,14 @@ async function handshakeInMemory(serverOptions, clientOptions) {
 log(
   'handshakes/s, in memory, no evidence verification (stub evidence)',
   await rate(() => handshakeInMemory({ evidence: stubSource }, { verifier: stubVerifier })),
+  'handshakes/s',
+);
+const clientKey = backend.x25519Generate();
+log(
+  '  the same with the client static key given (no client key generation)',
+  await rate(() =>
+    handshakeInMemory({ evidence: stubSource }, { verifier: stubVerifier, staticKeyPair: clientKey }),
+  ),
   'handshakes/s',
 );
 
@@ -161,32 +181,43 @@ log(
 // --- bulk -------------------------------------------------------------------------------------------
 const payload = randomBytes(MESSAGE);
 
-async function bulkChannel(seconds) {
-  // A sink server: counts bytes, answers once at the end.
+// The channel's shape: 64 messages of 64 KiB, then a one-byte marker the sink answers (bounded buffering).
+async function bulkOver(client, seconds) {
+  const start = performance.now();
+  let sent = 0;
+  while (performance.now() - start < seconds * 1000) {
+    for (let i = 0; i < 64; i++) client.send(payload);
+    sent += 64 * MESSAGE;
+    client.send(new Uint8Array(1));
+    await client.receive();
+  }
+  return sent / 1e6 / ((performance.now() - start) / 1000);
+}
+
+async function sinkChannel(channel) {
+  for await (const message of channel) if (message.length === 1) channel.send('k');
+  channel.close();
+}
+
+async function bulkChannelInMemory(seconds) {
+  const [clientLink, serverLink] = linkPair();
+  const server = acceptChannel(serverLink, { staticKeyPair: serverKey, evidence: stubSource });
+  const client = await connectChannel(clientLink, { verifier: stubVerifier });
+  const sunk = sinkChannel(await server);
+  const mbps = await bulkOver(client, seconds);
+  client.close();
+  await sunk;
+  return mbps;
+}
+
+async function bulkChannelTcp(seconds) {
   const sink = await listenTcp(0, '127.0.0.1', async (link) => {
-    const channel = await acceptChannel(link, { staticKeyPair: serverKey, evidence: stubSource });
-    let bytes = 0;
-    for await (const message of channel) {
-      if (message.length === 1) {
-        channel.send(String(bytes));
-        continue;
-      }
-      bytes += message.length;
-    }
-    channel.close();
+    await sinkChannel(await acceptChannel(link, { staticKeyPair: serverKey, evidence: stubSource }));
   });
   const channel = await connectChannel(await connectTcp('127.0.0.1', sink.address().port), {
     verifier: stubVerifier,
   });
-  const start = performance.now();
-  let sent = 0;
-  while (performance.now() - start < seconds * 1000) {
-    for (let i = 0; i < 64; i++) channel.send(payload);
-    sent += 64 * MESSAGE;
-    channel.send(new Uint8Array(1)); // a marker: wait for the sink to catch up (bounded buffering)
-    await channel.receive();
-  }
-  const mbps = sent / 1e6 / ((performance.now() - start) / 1000);
+  const mbps = await bulkOver(channel, seconds);
   channel.close();
   sink.close();
   return mbps;
@@ -249,23 +280,27 @@ async function bulkTls(seconds, ciphersuites) {
   return mbps;
 }
 
-function rawAead(seconds, open) {
+// Raw node:crypto ChaCha20-Poly1305 over `bodies` (one cipher object per message, as node:crypto needs).
+function rawAead(seconds, bodies, open) {
   const key = randomBytes(32);
   const nonce = Buffer.alloc(12);
   const start = performance.now();
   let bytes = 0;
+  let counter = 0;
   while (performance.now() - start < seconds * 1000) {
     for (let i = 0; i < 16; i++) {
-      nonce.writeUInt32LE(i, 4);
-      const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-      const sealed = cipher.update(payload);
-      cipher.final();
-      const tag = cipher.getAuthTag();
-      if (open) {
-        const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-        decipher.setAuthTag(tag);
-        decipher.update(sealed);
-        decipher.final();
+      for (const body of bodies) {
+        nonce.writeUInt32LE(counter++, 4);
+        const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+        const sealed = cipher.update(body);
+        cipher.final();
+        const tag = cipher.getAuthTag();
+        if (open) {
+          const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+          decipher.setAuthTag(tag);
+          decipher.update(sealed);
+          decipher.final();
+        }
       }
       bytes += MESSAGE;
     }
@@ -273,31 +308,46 @@ function rawAead(seconds, open) {
   return bytes / 1e6 / ((performance.now() - start) / 1000);
 }
 
-// Interleave three rounds so drift on a shared machine hits every row alike; report medians.
-const bulk = { channel: [], tlsChacha: [], tlsAes: [], seal: [], sealOpen: [] };
-for (let round = 0; round < 3; round++) {
-  bulk.channel.push(await bulkChannel(SECONDS / 3));
-  bulk.tlsChacha.push(await bulkTls(SECONDS / 3, 'TLS_CHACHA20_POLY1305_SHA256'));
-  bulk.tlsAes.push(await bulkTls(SECONDS / 3, 'TLS_AES_128_GCM_SHA256'));
-  bulk.seal.push(rawAead(SECONDS / 3, false));
-  bulk.sealOpen.push(rawAead(SECONDS / 3, true));
+const { MAX_RECORD_BODY } = await import('../dist/channel/records.js');
+const noiseRecords = [payload.subarray(0, MAX_RECORD_BODY), payload.subarray(MAX_RECORD_BODY)];
+const bulkRows = {
+  memory: [
+    'bulk, veritee channel over an in-memory link, 64 KiB messages (ChaCha20-Poly1305)',
+    bulkChannelInMemory,
+  ],
+  tcp: ['bulk, veritee channel over TCP loopback, 64 KiB messages (ChaCha20-Poly1305)', bulkChannelTcp],
+  tlsChacha: [
+    'bulk, Node TLS 1.3 over TCP loopback, 64 KiB writes, TLS_CHACHA20_POLY1305_SHA256',
+    (seconds) => bulkTls(seconds, 'TLS_CHACHA20_POLY1305_SHA256'),
+  ],
+  tlsAes: [
+    'bulk, Node TLS 1.3 over TCP loopback, 64 KiB writes, TLS_AES_128_GCM_SHA256',
+    (seconds) => bulkTls(seconds, 'TLS_AES_128_GCM_SHA256'),
+  ],
+  seal: [
+    'raw node:crypto ChaCha20-Poly1305, 64 KiB, seal only',
+    (seconds) => rawAead(seconds, [payload], false),
+  ],
+  sealOpen: [
+    'raw node:crypto ChaCha20-Poly1305, 64 KiB, seal + open (both ends, one core)',
+    (seconds) => rawAead(seconds, [payload], true),
+  ],
+  records: [
+    'raw seal + open of the 2 Noise records of 64 KiB (65,518 + 18 bytes)',
+    (seconds) => rawAead(seconds, noiseRecords, true),
+  ],
+};
+// Interleave the rows over ROUNDS rounds so drift on a shared machine hits every row alike.
+const bulk = Object.fromEntries(Object.keys(bulkRows).map((key) => [key, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [key, [, run]] of Object.entries(bulkRows)) bulk[key].push(await run(SECONDS / ROUNDS));
 }
-const median = (values) => [...values].sort((a, b) => a - b)[1];
-const channelMbps = median(bulk.channel);
-const sealOpenMbps = median(bulk.sealOpen);
-log('bulk, veritee channel over TCP loopback, 64 KiB messages (ChaCha20-Poly1305)', channelMbps, 'MB/s');
-log(
-  'bulk, Node TLS 1.3 over TCP loopback, 64 KiB writes, TLS_CHACHA20_POLY1305_SHA256',
-  median(bulk.tlsChacha),
-  'MB/s',
-);
-log(
-  'bulk, Node TLS 1.3 over TCP loopback, 64 KiB writes, TLS_AES_128_GCM_SHA256',
-  median(bulk.tlsAes),
-  'MB/s',
-);
-log('raw node:crypto ChaCha20-Poly1305, 64 KiB, seal only', median(bulk.seal), 'MB/s');
-log('raw node:crypto ChaCha20-Poly1305, 64 KiB, seal + open (both ends, one core)', sealOpenMbps, 'MB/s');
-console.log(`\nchannel / raw seal+open: ${((100 * channelMbps) / sealOpenMbps).toFixed(0)}%`);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+for (const [key, [name]] of Object.entries(bulkRows)) log(name, median(bulk[key]), 'MB/s');
+const ratio = (row, floor) => median(bulk[row].map((value, round) => value / bulk[floor][round]));
+console.log('\nmedian per-round ratios to raw 64 KiB seal+open:');
+for (const row of ['memory', 'tcp', 'tlsChacha', 'tlsAes', 'records']) {
+  console.log(`  ${row.padEnd(10)} ${(100 * ratio(row, 'sealOpen')).toFixed(0)}%`);
+}
 tcpServer.close();
 process.exit(0);

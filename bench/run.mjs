@@ -5,7 +5,10 @@ import { join } from 'node:path';
 
 const here = import.meta.dirname;
 const available = readdirSync(here)
-  .filter((file) => file.endsWith('.mjs') && !['run.mjs', 'lib.mjs'].includes(file))
+  // channel-instructions.mjs is run under valgrind with arguments, not on its own.
+  .filter(
+    (file) => file.endsWith('.mjs') && !['run.mjs', 'lib.mjs', 'channel-instructions.mjs'].includes(file),
+  )
   .map((file) => file.replace(/\.mjs$/, ''));
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : available;
 for (const name of wanted) {

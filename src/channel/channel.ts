@@ -20,7 +20,7 @@ import type { Policy } from '../policy/types.js';
 import type { AttestationResult } from '../result.js';
 import { verify } from '../verify.js';
 import { bindingReportData, checkBinding } from './binding.js';
-import type { FrameLink } from './link.js';
+import { type FrameLink, joinParts } from './link.js';
 import {
   decodeClientFinish,
   decodeClientHello,
@@ -30,7 +30,7 @@ import {
   encodeServerHello,
 } from './messages.js';
 import { HandshakeState } from './noise.js';
-import { RecordLayer, type RecordLayerOptions } from './records.js';
+import { type FrameParts, RecordLayer, type RecordLayerOptions } from './records.js';
 import type { EvidenceSource } from './types.js';
 
 export const CHANNEL_PROTOCOL = 'Noise_XX_25519_ChaChaPoly_BLAKE2b';
@@ -161,12 +161,17 @@ export class AttestedChannel {
   /** Sends one message (bytes, or text as UTF-8), fragmented into records as needed. */
   send(message: Uint8Array | string): void {
     const bytes = typeof message === 'string' ? utf8Encode(message) : message;
-    for (const frame of this.#records.sealMessage(bytes)) this.#link.send(frame);
+    for (const frame of this.#records.sealMessage(bytes)) this.#sendFrame(frame);
+  }
+
+  #sendFrame(parts: FrameParts): void {
+    if (this.#link.sendParts !== undefined) this.#link.sendParts(parts);
+    else this.#link.send(joinParts(parts));
   }
 
   /** Rotates the sending key now (Noise Rekey); the peer follows on the REKEY record. */
   rekey(): void {
-    this.#link.send(this.#records.sealRekey());
+    this.#sendFrame(this.#records.sealRekey());
   }
 
   /**
@@ -226,7 +231,7 @@ export class AttestedChannel {
   close(): void {
     if (!this.closed) {
       try {
-        this.#link.send(this.#records.sealClose());
+        this.#sendFrame(this.#records.sealClose());
       } catch {
         // the link is already gone: nothing more to tell the peer
       }

@@ -32,6 +32,7 @@ export {
   FrameDecoder,
   type FrameLink,
   FrameQueue,
+  joinParts,
   openWebSocket,
   type WebSocketLike,
   webSocketLink,
@@ -46,7 +47,13 @@ export {
   parseProtocolName,
   SymmetricState,
 } from './noise.js';
-export { MAX_RECORD_BODY, RECORD, RecordLayer, type RecordLayerOptions } from './records.js';
+export {
+  type FrameParts,
+  MAX_RECORD_BODY,
+  RECORD,
+  RecordLayer,
+  type RecordLayerOptions,
+} from './records.js';
 export {
   type EvidenceResponse,
   httpReportData,

@@ -9,6 +9,11 @@ import { NOISE_MAX_MESSAGE } from './noise.js';
 export interface FrameLink {
   /** Sends one frame (1–65535 bytes). */
   send(frame: Uint8Array): void;
+  /**
+   * Optional: sends one frame given as pieces (their concatenation). Stream links implement it to write
+   * the pieces of a large record without joining them; without it the channel joins them for `send`.
+   */
+  sendParts?(parts: readonly Uint8Array[]): void;
   /** The next frame; undefined when the peer ended the link; rejects with a typed error on link errors. */
   receive(): Promise<Uint8Array | undefined>;
   /** Ends the link (after queued frames are written). */
@@ -154,12 +159,31 @@ export class FrameDecoder {
   }
 }
 
-/** The 2-byte big-endian length header of a stream frame. */
-export function frameHeader(frame: Uint8Array): Uint8Array {
-  if (frame.length === 0 || frame.length > NOISE_MAX_MESSAGE) {
-    throw new VeriteeError(ErrorCode.CHANNEL_MESSAGE_TOO_LARGE, `frame of ${frame.length} bytes`);
+/** The 2-byte big-endian length header of a stream frame (whole, or given as pieces). */
+export function frameHeader(frame: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const length = frame instanceof Uint8Array ? frame.length : partsLength(frame);
+  if (length === 0 || length > NOISE_MAX_MESSAGE) {
+    throw new VeriteeError(ErrorCode.CHANNEL_MESSAGE_TOO_LARGE, `frame of ${length} bytes`);
   }
-  return Uint8Array.of(frame.length >> 8, frame.length & 0xff);
+  return Uint8Array.of(length >> 8, length & 0xff);
+}
+
+function partsLength(parts: readonly Uint8Array[]): number {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return length;
+}
+
+/** The concatenation of a frame's pieces (the pieces themselves when there is one). */
+export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(partsLength(parts));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 /** `u16 BE length ‖ frame`, for stream transports. */

@@ -143,26 +143,30 @@ const HASH_OF: Record<NoiseHash, ChannelHashName> = { SHA256: 'SHA-256', BLAKE2b
 const HASH_LEN: Record<NoiseHash, number> = { SHA256: 32, BLAKE2b: 64 };
 const EMPTY = new Uint8Array(0);
 
-/** §12.3/§12.4: 32 zero bits then the counter, little-endian (ChaChaPoly) or big-endian (AESGCM). */
-function encodeNonce(cipher: NoiseCipher, n: number): Uint8Array {
-  const nonce = new Uint8Array(12);
-  const view = new DataView(nonce.buffer);
+/**
+ * §12.3/§12.4: 32 zero bits then the counter, little-endian (ChaChaPoly) or big-endian (AESGCM), written
+ * over `nonce` (12 bytes, bytes 0–3 zero). Each CipherState reuses one such buffer: both backends consume
+ * the nonce before returning.
+ */
+function encodeNonce(cipher: NoiseCipher, n: number, nonce: DataView): Uint8Array {
   const high = Math.floor(n / 0x1_0000_0000);
   const low = n >>> 0;
   if (cipher === 'ChaChaPoly') {
-    view.setUint32(4, low, true);
-    view.setUint32(8, high, true);
+    nonce.setUint32(4, low, true);
+    nonce.setUint32(8, high, true);
   } else {
-    view.setUint32(4, high, false);
-    view.setUint32(8, low, false);
+    nonce.setUint32(4, high, false);
+    nonce.setUint32(8, low, false);
   }
-  return nonce;
+  return new Uint8Array(nonce.buffer, nonce.byteOffset, 12);
 }
 
 /** §5.1: a key (or none) and a nonce counter. */
 export class CipherState {
   #key: Uint8Array | undefined;
   #n = 0;
+  /** The nonce of the message being processed, rewritten for each (see encodeNonce). */
+  readonly #nonce = new DataView(new ArrayBuffer(12));
   readonly cipher: NoiseCipher;
 
   constructor(cipher: NoiseCipher, key?: Uint8Array) {
@@ -196,7 +200,21 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
     if (this.#key === undefined) return plaintext instanceof Uint8Array ? plaintext : concat(...plaintext);
     const n = this.#claimNonce();
-    const out = backend.aeadSeal(AEAD_OF[this.cipher], this.#key, encodeNonce(this.cipher, n), ad, plaintext);
+    const nonce = encodeNonce(this.cipher, n, this.#nonce);
+    const out = backend.aeadSeal(AEAD_OF[this.cipher], this.#key, nonce, ad, plaintext);
+    this.#n = n + 1;
+    return out;
+  }
+
+  /**
+   * `encryptWithAd` for a transport record, returning pieces whose concatenation is the ciphertext
+   * (a stream link writes them without joining them). Requires a key.
+   */
+  encryptWithAdParts(ad: Uint8Array, plaintext: readonly Uint8Array[]): Uint8Array[] {
+    if (this.#key === undefined) throw protocolError('transport encryption without a key');
+    const n = this.#claimNonce();
+    const nonce = encodeNonce(this.cipher, n, this.#nonce);
+    const out = backend.aeadSealParts(AEAD_OF[this.cipher], this.#key, nonce, ad, plaintext);
     this.#n = n + 1;
     return out;
   }
@@ -208,7 +226,7 @@ export class CipherState {
     if (ciphertext.length < TAG_LEN) {
       throw new VeriteeError(ErrorCode.CHANNEL_DECRYPT_FAILED, 'ciphertext shorter than its tag');
     }
-    const nonce = encodeNonce(this.cipher, n);
+    const nonce = encodeNonce(this.cipher, n, this.#nonce);
     const plaintext = backend.aeadOpen(AEAD_OF[this.cipher], this.#key, nonce, ad, ciphertext);
     if (plaintext === undefined) {
       throw new VeriteeError(

@@ -27,6 +27,12 @@ export interface RecordLayerOptions {
   readonly rekeyInterval?: number;
 }
 
+/**
+ * One sealed frame as pieces whose concatenation is the Noise transport message (a 64 KiB record is
+ * never joined in memory: stream links write the pieces with one gather write).
+ */
+export type FrameParts = readonly Uint8Array[];
+
 export type ReceivedRecord =
   | { readonly kind: 'message'; readonly message: Uint8Array }
   | { readonly kind: 'partial' }
@@ -86,14 +92,14 @@ export class RecordLayer {
     }
   }
 
-  #seal(type: number, body: Uint8Array): Uint8Array {
-    const frame = this.#send.encryptWithAd(EMPTY, [TYPE_BYTES[type]!, body]);
+  #seal(type: number, body: Uint8Array): FrameParts {
+    const frame = this.#send.encryptWithAdParts(EMPTY, [TYPE_BYTES[type]!, body]);
     this.#sentSinceRekey++;
     return frame;
   }
 
   /** Frames for one application message (fragmented as needed), plus a REKEY record when due. */
-  sealMessage(message: Uint8Array): Uint8Array[] {
+  sealMessage(message: Uint8Array): FrameParts[] {
     this.#checkUsable();
     if (this.#sendClosed) throw new VeriteeError(ErrorCode.CHANNEL_CLOSED, 'channel closed for sending');
     if (message.length > this.maxMessageSize) {
@@ -101,7 +107,7 @@ export class RecordLayer {
         details: `${message.length} bytes, at most ${this.maxMessageSize}`,
       });
     }
-    const frames: Uint8Array[] = [];
+    const frames: FrameParts[] = [];
     let offset = 0;
     do {
       const end = Math.min(offset + MAX_RECORD_BODY, message.length);
@@ -114,7 +120,7 @@ export class RecordLayer {
   }
 
   /** A REKEY record; the sending key changes right after it. */
-  sealRekey(): Uint8Array {
+  sealRekey(): FrameParts {
     this.#checkUsable();
     const frame = this.#seal(RECORD.rekey, EMPTY);
     this.#send.rekey();
@@ -123,7 +129,7 @@ export class RecordLayer {
   }
 
   /** The CLOSE record; nothing can be sent after it. */
-  sealClose(): Uint8Array {
+  sealClose(): FrameParts {
     this.#checkUsable();
     if (this.#sendClosed) throw new VeriteeError(ErrorCode.CHANNEL_CLOSED, 'channel already closed');
     const frame = this.#seal(RECORD.close, EMPTY);

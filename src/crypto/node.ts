@@ -119,6 +119,25 @@ function keyObjectOf(key: PublicKey): KeyObject {
   return (key as NodePublicKey).keyObject;
 }
 
+function sealParts(
+  name: AeadName,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  plaintext: readonly Uint8Array[],
+): Uint8Array[] {
+  // One cipher object per message: node:crypto has no way to give an existing one a new nonce.
+  const cipher = createCipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
+  // AAD needs no declared plaintext length for GCM or ChaCha20-Poly1305 (only CCM does).
+  if (ad.length > 0) cipher.setAAD(ad);
+  const out: Uint8Array[] = [];
+  for (const part of plaintext) if (part.length > 0) out.push(cipher.update(part));
+  const rest = cipher.final(); // empty for these stream-mode AEADs
+  if (rest.length > 0) out.push(rest);
+  out.push(cipher.getAuthTag());
+  return out;
+}
+
 export const backend: CryptoBackend = {
   name: 'node:crypto',
   hash(name, data) {
@@ -195,21 +214,18 @@ export const backend: CryptoBackend = {
     );
   },
   aeadSeal(name, key, nonce, ad, plaintext) {
-    const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+    const parts = sealParts(name, key, nonce, ad, plaintext instanceof Uint8Array ? [plaintext] : plaintext);
     let length = 0;
     for (const part of parts) length += part.length;
-    const cipher = createCipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
-    cipher.setAAD(ad, { plaintextLength: length });
-    const out: Buffer[] = parts.map((part) => cipher.update(part));
-    out.push(cipher.final(), cipher.getAuthTag());
-    const sealed = Buffer.concat(out, length + TAG_LENGTH);
+    const sealed = Buffer.concat(parts, length);
     return new Uint8Array(sealed.buffer, sealed.byteOffset, sealed.length);
   },
+  aeadSealParts: sealParts,
   aeadOpen(name, key, nonce, ad, ciphertext) {
     if (ciphertext.length < TAG_LENGTH) return undefined;
     const bodyLength = ciphertext.length - TAG_LENGTH;
     const decipher = createDecipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
-    decipher.setAAD(ad, { plaintextLength: bodyLength });
+    if (ad.length > 0) decipher.setAAD(ad);
     decipher.setAuthTag(ciphertext.subarray(bodyLength));
     const body = decipher.update(ciphertext.subarray(0, bodyLength));
     try {

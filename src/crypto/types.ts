@@ -82,6 +82,17 @@ export interface CryptoBackend {
     ad: Uint8Array,
     plaintext: Uint8Array | readonly Uint8Array[],
   ): Uint8Array;
+  /**
+   * The same encryption as `aeadSeal`, returned as pieces whose concatenation is ciphertext ‖ tag, so a
+   * stream transport can write them with one gather write instead of joining a 64 KiB record in memory.
+   */
+  aeadSealParts(
+    name: AeadName,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    plaintext: readonly Uint8Array[],
+  ): Uint8Array[];
   /** AEAD decryption of ciphertext ‖ tag; returns undefined when authentication fails (never throws for that). */
   aeadOpen(
     name: AeadName,

@@ -251,6 +251,12 @@ export const backend: CryptoBackend = {
     const whole = plaintext instanceof Uint8Array ? plaintext : concat(...plaintext);
     return aeadOf(name, key, nonce, ad).encrypt(whole);
   },
+  aeadSealParts(name, key, nonce, ad, plaintext) {
+    // noble seals one contiguous buffer: the parts are joined first.
+    return [
+      aeadOf(name, key, nonce, ad).encrypt(plaintext.length === 1 ? plaintext[0]! : concat(...plaintext)),
+    ];
+  },
   aeadOpen(name, key, nonce, ad, ciphertext) {
     try {
       return aeadOf(name, key, nonce, ad).decrypt(ciphertext);

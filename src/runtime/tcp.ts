@@ -29,23 +29,26 @@ export function tcpLink(socket: Socket): FrameLink {
     queue.end(new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'connection failed', { details: error.code })),
   );
   socket.on('close', () => queue.end(new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'connection closed')));
+  // Header and pieces in one corked batch (one writev): the frame is never joined in memory.
+  const sendParts = (parts: readonly Uint8Array[]): void => {
+    if (socket.destroyed || socket.writableEnded) {
+      throw new VeriteeError(ErrorCode.CHANNEL_CLOSED, 'connection is closed');
+    }
+    const header = frameHeader(parts);
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(header);
+    for (const part of parts) socket.write(part);
+  };
   return {
-    send(frame) {
-      if (socket.destroyed || socket.writableEnded) {
-        throw new VeriteeError(ErrorCode.CHANNEL_CLOSED, 'connection is closed');
-      }
-      // Header and frame as two writes in one corked batch: no copy of the frame.
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(() => {
-          corked = false;
-          socket.uncork();
-        });
-      }
-      socket.write(frameHeader(frame));
-      socket.write(frame);
-    },
+    send: (frame) => sendParts([frame]),
+    sendParts,
     receive: () => queue.receive(),
     close() {
       if (!socket.destroyed) socket.end();

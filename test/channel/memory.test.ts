@@ -6,7 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '#crypto';
 import { utf8Decode } from '../../src/bytes.js';
 import { acceptChannel, connectChannel } from '../../src/channel/channel.js';
-import { type FrameLink, FrameQueue } from '../../src/channel/link.js';
+import { type FrameLink, FrameQueue, joinParts } from '../../src/channel/link.js';
+import { CipherState, NOISE_MAX_MESSAGE } from '../../src/channel/noise.js';
+import { MAX_RECORD_BODY, RecordLayer } from '../../src/channel/records.js';
 import { VeriteeError } from '../../src/errors.js';
 import { SIM_POLICY, type SimSetup, simSetup } from '../helpers/channel.js';
 
@@ -73,6 +75,49 @@ describe(`channel in memory (${backend.name})`, () => {
     expect(() => server.send('x')).toThrow(VeriteeError);
   });
 });
+
+describe(`records sealed as pieces (${backend.name})`, () => {
+  it('seals to the same bytes as one AEAD call, for every AEAD and piece layout', () => {
+    const key = backend.randomBytes(32);
+    const nonce = backend.randomBytes(12);
+    const body = backend.randomBytes(70_000);
+    for (const aead of ['chacha20-poly1305', 'aes-256-gcm'] as const) {
+      for (const ad of [new Uint8Array(0), backend.randomBytes(64)]) {
+        const pieces = [Uint8Array.of(1), new Uint8Array(0), body.subarray(0, 65_517), body.subarray(65_517)];
+        const whole = backend.aeadSeal(aead, key, nonce, ad, joinParts(pieces));
+        const sealed = joinParts(backend.aeadSealParts(aead, key, nonce, ad, pieces));
+        expect(toHexString(sealed)).toBe(toHexString(whole));
+        expect(toHexString(backend.aeadOpen(aead, key, nonce, ad, sealed)!)).toBe(
+          toHexString(joinParts(pieces)),
+        );
+      }
+    }
+  });
+
+  it('a 64 KiB message becomes two records whose pieces the peer opens in order, and no more', () => {
+    const [send] = pairedStates();
+    const [, receive] = pairedStates(send.key);
+    const sender = new RecordLayer(send.state, new CipherState('ChaChaPoly', backend.randomBytes(32)));
+    const receiver = new RecordLayer(new CipherState('ChaChaPoly', backend.randomBytes(32)), receive.state);
+    const message = backend.randomBytes(64 * 1024);
+    const frames = sender.sealMessage(message);
+    expect(frames.map((frame) => joinParts(frame).length)).toEqual([
+      NOISE_MAX_MESSAGE,
+      64 * 1024 - MAX_RECORD_BODY + 17,
+    ]);
+    expect(receiver.open(joinParts(frames[0]!))).toEqual({ kind: 'partial' });
+    const last = receiver.open(joinParts(frames[1]!));
+    expect(last.kind === 'message' && toHexString(last.message)).toBe(toHexString(message));
+    expect(() => receiver.open(joinParts(frames[1]!))).toThrow(VeriteeError); // replayed
+  });
+});
+
+/** Two CipherStates with the same key: one to seal with, one to open with. */
+function pairedStates(
+  key = backend.randomBytes(32),
+): [{ state: CipherState; key: Uint8Array }, { state: CipherState }] {
+  return [{ state: new CipherState('ChaChaPoly', key), key }, { state: new CipherState('ChaChaPoly', key) }];
+}
 
 function toHexString(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
