@@ -46,6 +46,7 @@ export interface ResolverEvent {
   readonly type: 'hit' | 'stale' | 'fetch' | 'stored' | 'rejected';
   readonly kind: CollateralKind;
   readonly key: string;
+  /** hit: the content hash of the version used; stale: its window; stored: its content hash; rejected: why. */
   readonly detail?: string | undefined;
 }
 
@@ -316,7 +317,7 @@ export class CollateralResolver {
     trace.narrow(versions, at);
     const valid = pickValid(versions, at);
     if (valid !== undefined) {
-      this.emit({ type: 'hit', kind, key }, trace);
+      this.emit({ type: 'hit', kind, key, detail: valid.contentHash }, trace);
       return valid;
     }
     if (this.options.offline === true || fetch === undefined) {
