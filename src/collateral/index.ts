@@ -52,4 +52,5 @@ export {
   type CollateralStore,
   isCollateralKind,
   pickValid,
+  unchangedSpan,
 } from './types.js';

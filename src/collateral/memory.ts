@@ -3,6 +3,7 @@ import type { CollateralItem, CollateralKind, CollateralStore } from './types.js
 
 export class MemoryCollateralStore implements CollateralStore {
   private readonly items = new Map<string, CollateralItem>();
+  private writes = 0;
 
   async versions(kind: CollateralKind, key: string): Promise<readonly CollateralItem[]> {
     return [...this.items.values()]
@@ -15,7 +16,14 @@ export class MemoryCollateralStore implements CollateralStore {
   }
 
   async put(item: CollateralItem): Promise<void> {
-    if (!this.items.has(item.contentHash)) this.items.set(item.contentHash, item);
+    if (this.items.has(item.contentHash)) return;
+    this.items.set(item.contentHash, item);
+    this.writes++;
+  }
+
+  /** Only this object can change it, so there are no external changes to check. */
+  localChanges(): number {
+    return this.writes;
   }
 
   async list(): Promise<readonly CollateralItem[]> {

@@ -72,6 +72,7 @@ export class SqliteCollateralStore implements CollateralStore {
   private readonly items = new Map<string, CollateralItem>();
   private readonly lists = new Map<string, CollateralItem[]>();
   private dataVersion = -1;
+  private writes = 0;
   private readonly db: Database.Database;
   private readonly statements: {
     versions: Database.Statement;
@@ -107,7 +108,7 @@ export class SqliteCollateralStore implements CollateralStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING`,
       ),
       list: this.db.prepare(`SELECT * FROM ${table} ORDER BY kind, key, not_before DESC`),
-      dataVersion: this.db.prepare('PRAGMA data_version'),
+      dataVersion: this.db.prepare('PRAGMA data_version').pluck(),
     };
   }
 
@@ -147,7 +148,7 @@ export class SqliteCollateralStore implements CollateralStore {
   }
 
   private checkDataVersion(): void {
-    const version = this.statements.dataVersion.pluck().get() as number;
+    const version = this.statements.dataVersion.get() as number;
     if (version !== this.dataVersion) {
       this.dataVersion = version;
       this.lists.clear();
@@ -167,7 +168,7 @@ export class SqliteCollateralStore implements CollateralStore {
 
   async put(item: CollateralItem): Promise<void> {
     this.lists.clear();
-    this.statements.put.run(
+    const { changes } = this.statements.put.run(
       item.contentHash,
       item.kind,
       item.key,
@@ -178,6 +179,19 @@ export class SqliteCollateralStore implements CollateralStore {
       item.fetchedAt.getTime(),
       item.source,
     );
+    if (changes > 0) this.writes++;
+  }
+
+  localChanges(): number {
+    return this.writes;
+  }
+
+  /**
+   * `PRAGMA data_version`: moves when another connection — in this process or another — commits, and never
+   * for this connection's own commits (those are `localChanges`).
+   */
+  async externalChanges(): Promise<string> {
+    return String(this.statements.dataVersion.get());
   }
 
   async list(): Promise<readonly CollateralItem[]> {

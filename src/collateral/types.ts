@@ -64,6 +64,18 @@ export interface CollateralStore {
   /** Every item, ordered by kind, key, newest first. */
   list(): Promise<readonly CollateralItem[]>;
   close(): Promise<void>;
+  /**
+   * Optional change tracking; a store that has it lets a `CollateralResolver` keep what it resolved in
+   * memory. How many writes went through this handle: it must move before `put` resolves, and it is read on
+   * every resolution, so it must be free (a counter).
+   */
+  localChanges?(): number;
+  /**
+   * Optional, with `localChanges`: an opaque token that differs after anyone else (another handle, another
+   * process) committed a change, deletes included. It costs a query, so resolvers ask at most every
+   * `storeRecheckMs`. A store that only this handle can write (the memory store) omits it.
+   */
+  externalChanges?(): Promise<string>;
 }
 
 /** The version valid at `at` with the newest `notBefore`; undefined when none covers `at`. */
@@ -75,4 +87,28 @@ export function pickValid(items: readonly CollateralItem[], at: Date): Collatera
     if (best === undefined || item.notBefore > best.notBefore) best = item;
   }
   return best;
+}
+
+/**
+ * The span of times `[from, until)` around `at` (milliseconds; ±Infinity when open) over which
+ * `pickValid(items, ·)` gives the same answer as at `at` — the same item, or none. Its answer can only
+ * change where an item's window opens (`notBefore`) or closes (just after `notAfter`), so the span runs
+ * between the nearest of those edges on either side.
+ */
+export function unchangedSpan(
+  items: readonly CollateralItem[],
+  at: Date,
+): { readonly from: number; readonly until: number } {
+  const t = at.getTime();
+  let from = Number.NEGATIVE_INFINITY;
+  let until = Number.POSITIVE_INFINITY;
+  const edge = (time: number): void => {
+    if (time <= t) from = Math.max(from, time);
+    else until = Math.min(until, time);
+  };
+  for (const item of items) {
+    edge(item.notBefore.getTime());
+    edge(item.notAfter.getTime() + 1);
+  }
+  return { from, until };
 }

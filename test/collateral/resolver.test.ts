@@ -3,6 +3,7 @@ import { HttpClient } from '../../src/collateral/http.js';
 import { MemoryCollateralStore } from '../../src/collateral/memory.js';
 import { KdsProvider, PcsProvider } from '../../src/collateral/providers.js';
 import { CollateralResolver } from '../../src/collateral/resolver.js';
+import type { CollateralItem, CollateralKind, CollateralStore } from '../../src/collateral/types.js';
 import { loadPolicy, verify } from '../../src/verify.js';
 import { DCAP_CASES, SNP_CASES } from './cases.js';
 import { kdsRoutes, type MockServer, pcsRoutes, startMock } from './mock-server.js';
@@ -21,7 +22,16 @@ beforeAll(async () => {
 });
 afterAll(async () => mock.close());
 
-function resolver(store = new MemoryCollateralStore(), offline = false): CollateralResolver {
+/** A memory store that counts version reads. */
+class CountingStore extends MemoryCollateralStore {
+  reads = 0;
+  override async versions(kind: CollateralKind, key: string): Promise<readonly CollateralItem[]> {
+    this.reads++;
+    return super.versions(kind, key);
+  }
+}
+
+function resolver(store: CollateralStore = new MemoryCollateralStore(), offline = false): CollateralResolver {
   const http = new HttpClient({ retries: 2, backoffMs: 1, timeoutMs: 2000 });
   return new CollateralResolver({
     store,
@@ -76,6 +86,16 @@ describe('the resolver fetches, verifies and stores real collateral', () => {
         policy: DEBUG_OK,
       });
       expect(offline.verdict).toBe(online.verdict);
+      // Warm: a second verification through the same resolver reads nothing from the store.
+      const counted = new CountingStore();
+      for (const item of await store.list()) await counted.put(item);
+      const warm = resolver(counted, true);
+      await verify(c.report(), { at: c.at, collateralSource: warm, policy: DEBUG_OK });
+      const reads = counted.reads;
+      expect(reads).toBeGreaterThan(0);
+      const again = await verify(c.report(), { at: c.at, collateralSource: warm, policy: DEBUG_OK });
+      expect(counted.reads).toBe(reads);
+      expect(again.verdict).toBe(online.verdict);
     });
   }
   it('offline with an empty store: COLLATERAL_UNAVAILABLE, nothing fetched', async () => {

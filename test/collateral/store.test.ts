@@ -123,7 +123,32 @@ for (const backend of backends) {
       await store.close();
     });
 
+    it('counts its own writes at once, and not a repeated put (change tracking)', async () => {
+      const store = await backend.open();
+      const before = store.localChanges?.();
+      expect(before).toBeTypeOf('number');
+      const a = item('platform', '2025-06-01T00:00:00Z', '2025-07-01T00:00:00Z', [6], 'intel.pckCrl');
+      await store.put(a);
+      const after = store.localChanges!();
+      expect(after).not.toBe(before);
+      await store.put(a);
+      expect(store.localChanges!()).toBe(after);
+      await store.close();
+    });
+
     if (backend.reopen !== undefined) {
+      it('tells of another handle’s writes through externalChanges', async () => {
+        const store = await backend.open();
+        const other = await backend.reopen!();
+        const before = await store.externalChanges!();
+        expect(await store.externalChanges!()).toBe(before);
+        await other.put(item('root', '2025-06-01T00:00:00Z', '2026-06-01T00:00:00Z', [4], 'intel.rootCaCrl'));
+        expect(await store.externalChanges!()).not.toBe(before);
+        await other.close();
+        if (store instanceof PostgresCollateralStore) await store.drop();
+        await store.close();
+      });
+
       it('persists across handles', async () => {
         const store = await backend.open();
         const a = item('root', '2025-06-01T00:00:00Z', '2026-06-01T00:00:00Z', [5, 5, 5], 'intel.rootCaCrl');
