@@ -190,9 +190,10 @@ export function toHex(bytes: Uint8Array): string {
  */
 export function regionHex(region: Uint8Array): (view: Uint8Array) => string {
   const hex = toHex(region);
+  const buffer = region.buffer;
   return (view) => {
     const start = view.byteOffset - region.byteOffset;
-    const inside = view.buffer === region.buffer && start >= 0 && start + view.length <= region.length;
+    const inside = view.buffer === buffer && start >= 0 && start + view.length <= region.length;
     return inside ? hex.slice(2 * start, 2 * (start + view.length)) : toHex(view);
   };
 }

@@ -254,7 +254,7 @@ export function clearQuoteCaches(): void {
 }
 
 function checkQeReportData(quote: Quote): void {
-  const expected = backend.hash('SHA-256', concatBytes(quote.attestationKey, quote.qe.qeAuthData));
+  const expected = backend.hashParts('SHA-256', [quote.attestationKey, quote.qe.qeAuthData]);
   const reportData = quote.qe.qeReport.reportData;
   if (!equalBytes(reportData.subarray(0, 32), expected) || !isAllZero(reportData.subarray(32))) {
     throw new VeriteeError(
