@@ -5,6 +5,7 @@ import {
   decodeEvidenceInput,
   fromBase64,
   fromHex,
+  regionHex,
   toBase64,
   toBase64Url,
   toHex,
@@ -20,6 +21,27 @@ describe('hex and base64', () => {
         expect(fromBase64(toBase64Url(bytes))).toEqual(bytes);
         expect(toBase64(bytes)).toBe(Buffer.from(bytes).toString('base64'));
         expect(toBase64Url(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
+      }),
+    );
+  });
+  it('encodes hex like Buffer on both sides of the long-input path', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 800 }), (bytes) => {
+        expect(toHex(bytes)).toBe(Buffer.from(bytes).toString('hex'));
+      }),
+    );
+  });
+  it('serves the hex of views inside a region from one encoding, and encodes others on their own', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+        const region = bytes.subarray(1);
+        const hexOf = regionHex(region);
+        const start = a % (bytes.length + 1);
+        const end = start + (b % (bytes.length - start + 1));
+        const view = bytes.subarray(start, end);
+        expect(hexOf(view)).toBe(Buffer.from(view).toString('hex'));
+        const copy = view.slice();
+        expect(hexOf(copy)).toBe(Buffer.from(copy).toString('hex'));
       }),
     );
   });

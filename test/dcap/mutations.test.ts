@@ -127,6 +127,19 @@ describe('targeted quote mutations', () => {
     expect((result as VeriteeError).path).toBe('quote/signatureData/qeReportSignature');
   });
 
+  it('stray text after the PCK chain is refused even once the same chain was seen (remembered by value)', async () => {
+    const pem = parseQuote(SGX.quote).qe.pckChainPem; // the valid text is now remembered
+    const end = pem.lastIndexOf('-----END CERTIFICATE-----') + 25;
+    const tail = pem.length - end;
+    expect(tail).toBeGreaterThan(0);
+    const start = findPem(SGX.quote);
+    const mutated = SGX.quote.slice();
+    mutated.set(new TextEncoder().encode('x'.repeat(tail)), start + end);
+    expect(() => parseQuote(mutated)).toThrow(/outside PEM certificate blocks/);
+    // A remembered text is returned only when equal: the original still parses to the same string.
+    expect(parseQuote(SGX.quote).qe.pckChainPem).toBe(pem);
+  });
+
   it('a truncated PCK chain (leaf only) → CHAIN_BROKEN', async () => {
     const pem = parseQuote(SGX.quote).qe.pckChainPem;
     const leafOnly = pem.slice(0, pem.indexOf('-----END CERTIFICATE-----') + 25);

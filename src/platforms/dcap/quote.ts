@@ -13,6 +13,9 @@
  * report bodies must be zero. Bytes after the signature data (several real quotes carry zero padding) are
  * allowed and counted in `trailingBytes` so the verifier can report them.
  *
+ * `parseQuote` copies its input once; every byte field of the result is a view into that private copy, so
+ * later changes to the caller's buffer cannot reach a parsed quote, and no field is copied twice.
+ *
  * Does not check: any signature, the QE vendor ID, the PCK certificate chain (only its PEM framing is
  * read), the QE report data binding, or anything about TCB levels. See `verify.ts`.
  */
@@ -170,30 +173,30 @@ function readHeader(reader: ByteReader): QuoteHeader {
   else throw invalid(`unknown TEE type 0x${teeTypeRaw.toString(16)}`, 'quote/header/teeType', 4);
   const qeSvn = reader.u16('header/qeSvn');
   const pceSvn = reader.u16('header/pceSvn');
-  const qeVendorId = reader.take(16, 'header/qeVendorId');
-  const userData = reader.take(20, 'header/userData');
+  const qeVendorId = reader.bytesView(16, 'header/qeVendorId');
+  const userData = reader.bytesView(20, 'header/userData');
   return { version, attestationKeyType, teeType, qeSvn, pceSvn, qeVendorId, userData };
 }
 
-/** Parses a 384-byte sgx_report_body_t; reserved ranges must be zero. */
+/** Parses a 384-byte sgx_report_body_t; reserved ranges must be zero. Fields are views into `bytes`. */
 export function parseSgxReport(bytes: Uint8Array, path: string): SgxReport {
   const r = new ByteReader(bytes, path);
-  const cpuSvn = r.take(16, 'cpuSvn'); // offset 0
+  const cpuSvn = r.bytesView(16, 'cpuSvn'); // offset 0
   const miscSelect = r.u32('miscSelect'); // 16
   r.zeros(12, 'reserved1'); // 20
-  const isvExtProdId = r.take(16, 'isvExtProdId'); // 32
-  const attributes = r.take(16, 'attributes'); // 48
-  const mrEnclave = r.take(32, 'mrEnclave'); // 64
+  const isvExtProdId = r.bytesView(16, 'isvExtProdId'); // 32
+  const attributes = r.bytesView(16, 'attributes'); // 48
+  const mrEnclave = r.bytesView(32, 'mrEnclave'); // 64
   r.zeros(32, 'reserved2'); // 96
-  const mrSigner = r.take(32, 'mrSigner'); // 128
+  const mrSigner = r.bytesView(32, 'mrSigner'); // 128
   r.zeros(32, 'reserved3'); // 160
-  const configId = r.take(64, 'configId'); // 192
+  const configId = r.bytesView(64, 'configId'); // 192
   const isvProdId = r.u16('isvProdId'); // 256
   const isvSvn = r.u16('isvSvn'); // 258
   const configSvn = r.u16('configSvn'); // 260
   r.zeros(42, 'reserved4'); // 262
-  const isvFamilyId = r.take(16, 'isvFamilyId'); // 304
-  const reportData = r.take(64, 'reportData'); // 320
+  const isvFamilyId = r.bytesView(16, 'isvFamilyId'); // 304
+  const reportData = r.bytesView(64, 'reportData'); // 320
   r.finish();
   return {
     cpuSvn,
@@ -211,26 +214,34 @@ export function parseSgxReport(bytes: Uint8Array, path: string): SgxReport {
   };
 }
 
-/** Parses a TD quote body ([TDX-QL] "TD Quote Body"), 584 bytes (1.0) or 648 bytes (1.5). */
+/**
+ * Parses a TD quote body ([TDX-QL] "TD Quote Body"), 584 bytes (1.0) or 648 bytes (1.5). Fields are views
+ * into `bytes`.
+ */
 export function parseTdReport(bytes: Uint8Array, version: '1.0' | '1.5', path: string): TdReport {
   const r = new ByteReader(bytes, path);
-  const teeTcbSvn = r.take(16, 'teeTcbSvn'); // 0
-  const mrSeam = r.take(48, 'mrSeam'); // 16
-  const mrSignerSeam = r.take(48, 'mrSignerSeam'); // 64
-  const seamAttributes = r.take(8, 'seamAttributes'); // 112
-  const tdAttributes = r.take(8, 'tdAttributes'); // 120
-  const xfam = r.take(8, 'xfam'); // 128
-  const mrTd = r.take(48, 'mrTd'); // 136
-  const mrConfigId = r.take(48, 'mrConfigId'); // 184
-  const mrOwner = r.take(48, 'mrOwner'); // 232
-  const mrOwnerConfig = r.take(48, 'mrOwnerConfig'); // 280
-  const rtmr = [r.take(48, 'rtmr0'), r.take(48, 'rtmr1'), r.take(48, 'rtmr2'), r.take(48, 'rtmr3')] as const; // 328
-  const reportData = r.take(64, 'reportData'); // 520
+  const teeTcbSvn = r.bytesView(16, 'teeTcbSvn'); // 0
+  const mrSeam = r.bytesView(48, 'mrSeam'); // 16
+  const mrSignerSeam = r.bytesView(48, 'mrSignerSeam'); // 64
+  const seamAttributes = r.bytesView(8, 'seamAttributes'); // 112
+  const tdAttributes = r.bytesView(8, 'tdAttributes'); // 120
+  const xfam = r.bytesView(8, 'xfam'); // 128
+  const mrTd = r.bytesView(48, 'mrTd'); // 136
+  const mrConfigId = r.bytesView(48, 'mrConfigId'); // 184
+  const mrOwner = r.bytesView(48, 'mrOwner'); // 232
+  const mrOwnerConfig = r.bytesView(48, 'mrOwnerConfig'); // 280
+  const rtmr = [
+    r.bytesView(48, 'rtmr0'),
+    r.bytesView(48, 'rtmr1'),
+    r.bytesView(48, 'rtmr2'),
+    r.bytesView(48, 'rtmr3'),
+  ] as const; // 328
+  const reportData = r.bytesView(64, 'reportData'); // 520
   let teeTcbSvn2: Uint8Array | undefined;
   let mrServiceTd: Uint8Array | undefined;
   if (version === '1.5') {
-    teeTcbSvn2 = r.take(16, 'teeTcbSvn2'); // 584
-    mrServiceTd = r.take(48, 'mrServiceTd'); // 600
+    teeTcbSvn2 = r.bytesView(16, 'teeTcbSvn2'); // 584
+    mrServiceTd = r.bytesView(48, 'mrServiceTd'); // 600
   }
   r.finish();
   return {
@@ -317,6 +328,10 @@ function readCertificationData(
   return { type, data, offset };
 }
 
+// One or more PEM certificate blocks separated by whitespace, and nothing else. The base64 class holds no
+// `-`, so each block can match in only one way (no backtracking blow-up) and a test needs no replaced copy.
+const PEM_CERTIFICATES = /^\s*(?:-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*-----END CERTIFICATE-----\s*)+$/;
+
 /**
  * PCK chain PEM from certification data type 5. Real quotes count a terminating NUL in the size; NULs are
  * accepted only at the very end. Anything other than PEM blocks and whitespace is refused.
@@ -325,22 +340,36 @@ function readPckChainPem(data: Uint8Array, path: string): string {
   let end = data.length;
   while (end > 0 && data[end - 1] === 0) end--;
   const text = utf8Decode(data.subarray(0, end), path);
-  const rest = text.replace(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*?-----END CERTIFICATE-----/g, '');
-  if (!/^\s*$/.test(rest)) {
+  const known = checkedPckChains.get(text.slice(0, CHECKED_KEY_LENGTH));
+  if (known === text) return known;
+  if (/^\s*$/.test(text)) throw invalid('PCK certificate chain is empty', path);
+  if (!PEM_CERTIFICATES.test(text)) {
     throw invalid('PCK certificate chain contains text outside PEM certificate blocks', path);
   }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw invalid('PCK certificate chain is empty', path);
+  if (checkedPckChains.size >= CHECKED_LIMIT) {
+    checkedPckChains.delete(checkedPckChains.keys().next().value as string);
+  }
+  checkedPckChains.set(text.slice(0, CHECKED_KEY_LENGTH), text);
   return text;
 }
+
+// PCK chain texts that passed the checks above. A platform puts the same chain in every quote, so it is
+// scanned once; later quotes get the remembered string (equal by value), which also makes it cheap to use
+// as a map key downstream (its hash is already computed). Indexed by the start of the text, which holds the
+// PCK certificate's serial number (hashing the whole text would cost as much as the scan), and used only
+// when the whole text is equal. Bounded.
+const CHECKED_KEY_LENGTH = 160;
+const CHECKED_LIMIT = 1024;
+const checkedPckChains = new Map<string, string>();
 
 /** Reads QE report, its signature, QE authentication data and the inner PCK chain (type 5). */
 function readQeCertification(reader: ByteReader, base: string): QeCertification {
   const qeReportStart = reader.offset;
-  const qeReportBytes = reader.take(SGX_REPORT_SIZE, 'qeReport');
+  const qeReportBytes = reader.bytesView(SGX_REPORT_SIZE, 'qeReport');
   const qeReport = shifted(qeReportStart, () => parseSgxReport(qeReportBytes, `${base}/qeReport`));
-  const qeReportSignature = reader.take(ECDSA_P256_SIGNATURE_SIZE, 'qeReportSignature');
+  const qeReportSignature = reader.bytesView(ECDSA_P256_SIGNATURE_SIZE, 'qeReportSignature');
   const authSize = reader.u16('qeAuthData/size');
-  const qeAuthData = reader.take(authSize, 'qeAuthData/data');
+  const qeAuthData = reader.bytesView(authSize, 'qeAuthData/data');
   const cert = readCertificationData(reader, 'certificationData');
   if (cert.type !== CertificationDataType.PCK_CHAIN) {
     throw unsupported(
@@ -375,8 +404,8 @@ function readSignatureDataRelative(
   version: 3 | 4 | 5,
 ): { signature: Uint8Array; attestationKey: Uint8Array; qe: QeCertification } {
   const reader = new ByteReader(bytes, 'quote/signatureData');
-  const signature = reader.take(ECDSA_P256_SIGNATURE_SIZE, 'signature');
-  const attestationKey = reader.take(ECDSA_P256_KEY_SIZE, 'attestationKey');
+  const signature = reader.bytesView(ECDSA_P256_SIGNATURE_SIZE, 'signature');
+  const attestationKey = reader.bytesView(ECDSA_P256_KEY_SIZE, 'attestationKey');
   if (version === 3) {
     return { signature, attestationKey, qe: readQeCertification(reader, 'quote/signatureData') };
   }

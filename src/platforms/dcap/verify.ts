@@ -21,7 +21,7 @@
  * appraisal never accepts it. A revoked PCK certificate or CA is an error (CERT_REVOKED).
  */
 import { backend } from '#crypto';
-import { concatBytes, equalBytes, isAllZero, toHex } from '../../bytes.js';
+import { concatBytes, equalBytes, isAllZero, regionHex, toHex } from '../../bytes.js';
 import type { PublicKey } from '../../crypto/types.js';
 import { ErrorCode, VeriteeError, wrapErrors } from '../../errors.js';
 import {
@@ -49,6 +49,7 @@ import { tcbPolicyOf } from './policy.js';
 import {
   INTEL_QE_VENDOR_ID,
   parseQuote,
+  type QeCertification,
   type Quote,
   type SgxReport,
   type TdReport,
@@ -202,16 +203,8 @@ function importAttestationKey(raw: Uint8Array): PublicKey {
   return key;
 }
 
-// Verified QE report signatures: PCK fingerprint and SHA-256(QE report ‖ signature). A platform's QE report
-// is the same in every quote it makes with one attestation key; the fact "this PCK key signed these bytes"
-// does not change, so it is remembered (bounded) like a verified certificate link.
-const QE_CACHE_LIMIT = 1024;
-const verifiedQeReports = new Set<string>();
-
+/** Step 5 (QE report signature): the PCK key signed the QE report. */
 async function verifyQeReportSignature(quote: Quote, pck: Certificate): Promise<void> {
-  const digest = backend.hash('SHA-256', concatBytes(quote.qe.qeReportBytes, quote.qe.qeReportSignature));
-  const id = `${pck.fingerprint}:${toHex(digest)}`;
-  if (verifiedQeReports.has(id)) return;
   const ok = await backend.verify(
     publicKeyOf(pck),
     P256_P1363,
@@ -223,20 +216,54 @@ async function verifyQeReportSignature(quote: Quote, pck: Certificate): Promise<
       path: 'quote/signatureData/qeReportSignature',
     });
   }
-  if (verifiedQeReports.size >= QE_CACHE_LIMIT)
-    verifiedQeReports.delete(verifiedQeReports.values().next().value as string);
-  verifiedQeReports.add(id);
 }
 
-/** Forgets cached attestation keys, parsed PCK chains and QE report verifications (cold-path benchmarks). */
+/**
+ * A platform's certification data as already verified. A platform sends the same PCK chain, QE report and QE
+ * report signature in every quote it makes with one attestation key, and what those bytes establish without
+ * reference to time is remembered: the parsed PCK chain with its SGX extension, and that the PCK key signed
+ * the QE report. An entry is found by the PCK chain text and used only when the QE report and its signature
+ * equal the remembered ones too, so it stands for exactly the bytes it was made from. The chain's validity
+ * at `at`, its trust anchor and revocation are checked on every use.
+ */
+interface VerifiedCertification {
+  readonly qeReportBytes: Uint8Array;
+  readonly qeReportSignature: Uint8Array;
+  readonly pckChain: PckChain;
+}
+
+const CERTIFICATION_CACHE_LIMIT = 1024;
+const verifiedCertifications = new Map<string, VerifiedCertification>();
+
+function knownCertification(qe: QeCertification): VerifiedCertification | undefined {
+  const entry = verifiedCertifications.get(qe.pckChainPem);
+  if (entry === undefined) return undefined;
+  const same =
+    equalBytes(entry.qeReportSignature, qe.qeReportSignature) &&
+    equalBytes(entry.qeReportBytes, qe.qeReportBytes);
+  return same ? entry : undefined;
+}
+
+function rememberCertification(qe: QeCertification, pckChain: PckChain): void {
+  verifiedCertifications.delete(qe.pckChainPem);
+  if (verifiedCertifications.size >= CERTIFICATION_CACHE_LIMIT)
+    verifiedCertifications.delete(verifiedCertifications.keys().next().value as string);
+  // Copies, so the entry does not keep the whole quote alive.
+  verifiedCertifications.set(qe.pckChainPem, {
+    qeReportBytes: qe.qeReportBytes.slice(),
+    qeReportSignature: qe.qeReportSignature.slice(),
+    pckChain,
+  });
+}
+
+/** Forgets cached attestation keys and verified certification data (cold-path benchmarks). */
 export function clearQuoteCaches(): void {
   attestationKeys.clear();
-  pckChains.clear();
-  verifiedQeReports.clear();
+  verifiedCertifications.clear();
 }
 
 function checkQeReportData(quote: Quote): void {
-  const expected = backend.hash('SHA-256', concatBytes(quote.attestationKey, quote.qe.qeAuthData));
+  const expected = backend.hashParts('SHA-256', [quote.attestationKey, quote.qe.qeAuthData]);
   const reportData = quote.qe.qeReport.reportData;
   if (!equalBytes(reportData.subarray(0, 32), expected) || !isAllZero(reportData.subarray(32))) {
     throw new VeriteeError(
@@ -301,20 +328,39 @@ function checkCollateralPlatform(pck: PckExtension, signed: SignedCollateral): v
   }
 }
 
+/** The DCAP claims that come from the PCK certificate alone. */
+type PckClaims = Pick<
+  DcapClaims,
+  'fmspc' | 'pceId' | 'ppid' | 'sgxType' | 'pckCa' | 'pckCertificate' | 'pceSvn' | 'tcbComponents'
+>;
+
 interface PckChain {
   readonly certificates: readonly [Certificate, Certificate, Certificate];
   readonly extension: PckExtension;
   readonly caName: string;
+  /** Built once per platform and frozen: every result for the platform shares it. */
+  readonly claims: PckClaims;
 }
 
-// Parsed PCK chains by their PEM text: parsing, the name checks and the SGX extension are pure functions of
-// the text, so they are done once per platform. Validity, trust and revocation are checked on every use.
-const PCK_CACHE_LIMIT = 256;
-const pckChains = new Map<string, PckChain>();
+function pckClaims(leaf: Certificate, extension: PckExtension, caName: string): PckClaims {
+  return Object.freeze({
+    fmspc: toHex(extension.fmspc),
+    pceId: toHex(extension.pceId),
+    ppid: toHex(extension.ppid),
+    sgxType: extension.sgxType,
+    pckCa: caName === IntelName.pckPlatformCa ? 'platform' : 'processor',
+    pckCertificate: Object.freeze({
+      serialNumber: leaf.serialNumber,
+      notBefore: leaf.notBefore.toISOString(),
+      notAfter: leaf.notAfter.toISOString(),
+    }),
+    pceSvn: extension.pceSvn,
+    tcbComponents: Object.freeze([...extension.tcbComponents]),
+  });
+}
 
+/** Parses the quote's PCK chain (PCK, PCK CA, Root CA): certificates, names and the SGX extension. */
 function parsePckChain(pem: string): PckChain {
-  const cached = pckChains.get(pem);
-  if (cached !== undefined) return cached;
   const path = 'quote/pckChain';
   const certificates = parsePemCertificates(pem, path);
   if (certificates.length !== 3) {
@@ -332,34 +378,29 @@ function parsePckChain(pem: string): PckChain {
       path: `${path}[0]`,
     });
   }
-  const chain: PckChain = {
+  const extension = parsePckExtension(leaf, `${path}[0]`);
+  return {
     certificates: certificates as [Certificate, Certificate, Certificate],
-    extension: parsePckExtension(leaf, `${path}[0]`),
+    extension,
     caName,
+    claims: pckClaims(leaf, extension, caName),
   };
-  if (pckChains.size >= PCK_CACHE_LIMIT) pckChains.delete(pckChains.keys().next().value as string);
-  pckChains.set(pem, chain);
-  return chain;
 }
 
-/** Step 4: the quote's PCK chain, its revocation, and that the PCK CRL is its CA's. */
+/**
+ * Step 4: the quote's PCK chain is valid at `at` up to the collateral's anchor, neither the PCK certificate
+ * nor its CA is revoked, and the PCK CRL is its CA's. Returns when the chain stops being valid.
+ */
 async function verifyPckChain(
-  quote: Quote,
+  pckChain: PckChain,
   signed: SignedCollateral,
   at: Date,
   anchors: readonly TrustAnchor[],
   anchor: TrustAnchor,
-): Promise<{
-  leaf: Certificate;
-  ca: Certificate;
-  validUntil: Date;
-  caName: string;
-  extension: PckExtension;
-}> {
+): Promise<Date> {
   const path = 'quote/pckChain';
-  const parsed = parsePckChain(quote.qe.pckChainPem);
-  const [leaf, ca] = parsed.certificates;
-  const chain = await verifyChainMemo(parsed.certificates, { at, anchors, path, maxLength: 3 });
+  const [leaf, ca] = pckChain.certificates;
+  const chain = await verifyChainMemo(pckChain.certificates, { at, anchors, path, maxLength: 3 });
   if (!sameAnchor(chain.anchor, anchor)) {
     throw new VeriteeError(
       ErrorCode.CHAIN_UNTRUSTED_ROOT,
@@ -377,7 +418,7 @@ async function verifyPckChain(
   }
   checkNotRevoked(leaf, signed.pckCrl, `${path}[0]`);
   checkNotRevoked(ca, signed.rootCaCrl, `${path}[1]`);
-  return { leaf, ca, validUntil: chain.validUntil, caName: parsed.caName, extension: parsed.extension };
+  return chain.validUntil;
 }
 
 /**
@@ -391,63 +432,70 @@ async function trustAnchors(options: DcapVerifyOptions): Promise<readonly TrustA
   return [...simulator, ...vendor];
 }
 
-function u64le(bytes: Uint8Array): bigint {
-  return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+/** Bit `n` of a little-endian bit field (ATTRIBUTES, TDATTRIBUTES). */
+function bit(field: Uint8Array, n: number): boolean {
+  return ((field[n >> 3]! >> (n & 7)) & 1) === 1;
 }
 
-function sgxClaims(report: SgxReport): SgxClaims {
-  const flags = u64le(report.attributes);
+/** `hex` encodes the report's byte fields (see `regionHex`). */
+function sgxClaims(report: SgxReport, hex: (bytes: Uint8Array) => string): SgxClaims {
+  const flags = report.attributes;
   // Intel SDM Vol. 3D §34.7.1 "ATTRIBUTES": INIT 0, DEBUG 1, MODE64BIT 2, PROVISIONKEY 4, EINITTOKEN_KEY 5,
   // KSS 7, AEXNOTIFY 10.
-  const bit = (n: number): boolean => ((flags >> BigInt(n)) & 1n) === 1n;
   const misc = new Uint8Array(4);
   new DataView(misc.buffer).setUint32(0, report.miscSelect, true);
   return {
-    mrenclave: toHex(report.mrEnclave),
-    mrsigner: toHex(report.mrSigner),
+    mrenclave: hex(report.mrEnclave),
+    mrsigner: hex(report.mrSigner),
     isvProdId: report.isvProdId,
     isvSvn: report.isvSvn,
-    attributes: toHex(report.attributes),
+    attributes: hex(report.attributes),
     attributeFlags: {
-      init: bit(0),
-      debug: bit(1),
-      mode64bit: bit(2),
-      provisionKey: bit(4),
-      einitTokenKey: bit(5),
-      kss: bit(7),
-      aexNotify: bit(10),
+      init: bit(flags, 0),
+      debug: bit(flags, 1),
+      mode64bit: bit(flags, 2),
+      provisionKey: bit(flags, 4),
+      einitTokenKey: bit(flags, 5),
+      kss: bit(flags, 7),
+      aexNotify: bit(flags, 10),
     },
     miscSelect: toHex(misc),
-    configId: toHex(report.configId),
+    configId: hex(report.configId),
     configSvn: report.configSvn,
-    isvExtProdId: toHex(report.isvExtProdId),
-    isvFamilyId: toHex(report.isvFamilyId),
-    cpuSvn: toHex(report.cpuSvn),
-    reportData: toHex(report.reportData),
+    isvExtProdId: hex(report.isvExtProdId),
+    isvFamilyId: hex(report.isvFamilyId),
+    cpuSvn: hex(report.cpuSvn),
+    reportData: hex(report.reportData),
   };
 }
 
-function tdxClaims(report: TdReport): TdxClaims {
-  const attributes = u64le(report.tdAttributes);
+/** `hex` encodes the report's byte fields (see `regionHex`). */
+function tdxClaims(report: TdReport, hex: (bytes: Uint8Array) => string): TdxClaims {
+  const attributes = report.tdAttributes;
   // Intel TDX Module ABI spec, TDATTRIBUTES: DEBUG 0, SEPT_VE_DISABLE 28, PKS 30, KL 31, PERFMON 63.
-  const bit = (n: number): boolean => ((attributes >> BigInt(n)) & 1n) === 1n;
   return {
     tdReportVersion: report.version,
-    mrtd: toHex(report.mrTd),
-    rtmr: [toHex(report.rtmr[0]), toHex(report.rtmr[1]), toHex(report.rtmr[2]), toHex(report.rtmr[3])],
-    mrseam: toHex(report.mrSeam),
-    mrsignerseam: toHex(report.mrSignerSeam),
-    mrconfigid: toHex(report.mrConfigId),
-    mrowner: toHex(report.mrOwner),
-    mrownerconfig: toHex(report.mrOwnerConfig),
-    mrservicetd: report.mrServiceTd === undefined ? undefined : toHex(report.mrServiceTd),
-    teeTcbSvn: toHex(report.teeTcbSvn),
-    teeTcbSvn2: report.teeTcbSvn2 === undefined ? undefined : toHex(report.teeTcbSvn2),
-    seamAttributes: toHex(report.seamAttributes),
-    tdAttributes: toHex(report.tdAttributes),
-    tdAttributeFlags: { debug: bit(0), septVeDisable: bit(28), pks: bit(30), kl: bit(31), perfmon: bit(63) },
-    xfam: toHex(report.xfam),
-    reportData: toHex(report.reportData),
+    mrtd: hex(report.mrTd),
+    rtmr: [hex(report.rtmr[0]), hex(report.rtmr[1]), hex(report.rtmr[2]), hex(report.rtmr[3])],
+    mrseam: hex(report.mrSeam),
+    mrsignerseam: hex(report.mrSignerSeam),
+    mrconfigid: hex(report.mrConfigId),
+    mrowner: hex(report.mrOwner),
+    mrownerconfig: hex(report.mrOwnerConfig),
+    mrservicetd: report.mrServiceTd === undefined ? undefined : hex(report.mrServiceTd),
+    teeTcbSvn: hex(report.teeTcbSvn),
+    teeTcbSvn2: report.teeTcbSvn2 === undefined ? undefined : hex(report.teeTcbSvn2),
+    seamAttributes: hex(report.seamAttributes),
+    tdAttributes: hex(report.tdAttributes),
+    tdAttributeFlags: {
+      debug: bit(attributes, 0),
+      septVeDisable: bit(attributes, 28),
+      pks: bit(attributes, 30),
+      kl: bit(attributes, 31),
+      perfmon: bit(attributes, 63),
+    },
+    xfam: hex(report.xfam),
+    reportData: hex(report.reportData),
   };
 }
 
@@ -474,6 +522,41 @@ function commonClaims(sgx: SgxClaims | undefined, tdx: TdxClaims | undefined): C
   };
   if (td.mrservicetd !== undefined) measurements.mrservicetd = td.mrservicetd;
   return { measurements, debug: td.tdAttributeFlags.debug, reportData: td.reportData };
+}
+
+type CollateralClaims = DcapClaims['collateral'];
+
+// The collateral part of the claims, built once per verified collateral and frozen: every result that used
+// the same collateral shares it.
+const collateralClaimsCache = new WeakMap<SignedCollateral, CollateralClaims>();
+
+function collateralClaims(signed: SignedCollateral): CollateralClaims {
+  const cached = collateralClaimsCache.get(signed);
+  if (cached !== undefined) return cached;
+  const { tcbInfo, qeIdentity, pckCrl, rootCaCrl } = signed;
+  const claims: CollateralClaims = Object.freeze({
+    tcbInfo: Object.freeze({
+      id: tcbInfo.id,
+      version: tcbInfo.version,
+      issueDate: tcbInfo.issueDate.toISOString(),
+      nextUpdate: tcbInfo.nextUpdate.toISOString(),
+    }),
+    qeIdentity: Object.freeze({
+      id: qeIdentity.id,
+      issueDate: qeIdentity.issueDate.toISOString(),
+      nextUpdate: qeIdentity.nextUpdate.toISOString(),
+    }),
+    pckCrl: Object.freeze({
+      thisUpdate: pckCrl.thisUpdate.toISOString(),
+      nextUpdate: pckCrl.nextUpdate?.toISOString(),
+    }),
+    rootCaCrl: Object.freeze({
+      thisUpdate: rootCaCrl.thisUpdate.toISOString(),
+      nextUpdate: rootCaCrl.nextUpdate?.toISOString(),
+    }),
+  });
+  collateralClaimsCache.set(signed, claims);
+  return claims;
 }
 
 function tcbClaims(evaluation: TcbEvaluation, signed: SignedCollateral): DcapTcbClaims {
@@ -523,10 +606,15 @@ export async function verifyDcapQuote(
     anchors,
     graceMs: tcbPolicy.collateralGraceSeconds * 1000,
   });
-  const pckChain = await verifyPckChain(quote, signed, at, anchors, collateralCheck.anchor);
+  const known = knownCertification(quote.qe);
+  const pckChain = known?.pckChain ?? parsePckChain(quote.qe.pckChainPem);
+  const chainValidUntil = await verifyPckChain(pckChain, signed, at, anchors, collateralCheck.anchor);
   const pck = pckChain.extension;
   checkCollateralPlatform(pck, signed);
-  await verifyQeReportSignature(quote, pckChain.leaf);
+  if (known === undefined) {
+    await verifyQeReportSignature(quote, pckChain.certificates[0]);
+    rememberCertification(quote.qe, pckChain);
+  }
   checkQeReportData(quote);
   await verifyQuoteSignature(quote);
 
@@ -539,8 +627,10 @@ export async function verifyDcapQuote(
     td,
   });
 
-  const sgx = quote.body.kind === 'sgx' ? sgxClaims(quote.body.report) : undefined;
-  const tdx = td === undefined ? undefined : tdxClaims(td);
+  // The report fields are views into the signed bytes: encode those once for all the claims.
+  const hex = regionHex(quote.signedBytes);
+  const sgx = quote.body.kind === 'sgx' ? sgxClaims(quote.body.report, hex) : undefined;
+  const tdx = td === undefined ? undefined : tdxClaims(td, hex);
   const warnings: Issue[] = [...collateralCheck.warnings];
   if (quote.trailingBytes > 0) {
     warnings.push({
@@ -548,7 +638,7 @@ export async function verifyDcapQuote(
       message: `quote has ${quote.trailingBytes} ${quote.trailingBytesAllZero ? 'zero ' : ''}bytes after the signature data (not signed; ignored)`,
     });
   }
-  const validUntil = new Date(Math.min(pckChain.validUntil.getTime(), collateralCheck.validUntil.getTime()));
+  const validUntil = new Date(Math.min(chainValidUntil.getTime(), collateralCheck.validUntil.getTime()));
   const tee = quote.header.teeType;
   const simulated = isSimulatorAnchor(collateralCheck.anchor);
   const signer = simulated
@@ -585,18 +675,7 @@ export async function verifyDcapQuote(
     teeType: tee,
     quoteVersion: quote.header.version,
     body: quote.body.kind,
-    fmspc: toHex(pck.fmspc),
-    pceId: toHex(pck.pceId),
-    ppid: toHex(pck.ppid),
-    sgxType: pck.sgxType,
-    pckCa: pckChain.caName === IntelName.pckPlatformCa ? 'platform' : 'processor',
-    pckCertificate: {
-      serialNumber: pckChain.leaf.serialNumber,
-      notBefore: pckChain.leaf.notBefore.toISOString(),
-      notAfter: pckChain.leaf.notAfter.toISOString(),
-    },
-    pceSvn: pck.pceSvn,
-    tcbComponents: pck.tcbComponents,
+    ...pckChain.claims,
     qe: {
       isvSvn: quote.qe.qeReport.isvSvn,
       isvProdId: quote.qe.qeReport.isvProdId,
@@ -605,27 +684,7 @@ export async function verifyDcapQuote(
     sgx,
     tdx,
     tcb: tcbClaims(evaluation, signed),
-    collateral: {
-      tcbInfo: {
-        id: signed.tcbInfo.id,
-        version: signed.tcbInfo.version,
-        issueDate: signed.tcbInfo.issueDate.toISOString(),
-        nextUpdate: signed.tcbInfo.nextUpdate.toISOString(),
-      },
-      qeIdentity: {
-        id: signed.qeIdentity.id,
-        issueDate: signed.qeIdentity.issueDate.toISOString(),
-        nextUpdate: signed.qeIdentity.nextUpdate.toISOString(),
-      },
-      pckCrl: {
-        thisUpdate: signed.pckCrl.thisUpdate.toISOString(),
-        nextUpdate: signed.pckCrl.nextUpdate?.toISOString(),
-      },
-      rootCaCrl: {
-        thisUpdate: signed.rootCaCrl.thisUpdate.toISOString(),
-        nextUpdate: signed.rootCaCrl.nextUpdate?.toISOString(),
-      },
-    },
+    collateral: collateralClaims(signed),
     trailingBytes: quote.trailingBytes,
     ...(simulated ? { simulatedPlatform: tee } : {}),
   };
