@@ -1,5 +1,5 @@
 /**
- * Appraisal of the `tcb` policy section for verified SGX/TDX evidence: a pure function of the verified
+ * Appraisal of the `tcb` and `tdx` policy sections for verified SGX/TDX evidence: a pure function of the verified
  * claims and the policy. Runs every check and reports what was found and what was wanted.
  *
  * Does not check: signatures, chains, collateral dates (the verify step did, with the collateral grace
@@ -9,7 +9,7 @@ import { ErrorCode } from '../../errors.js';
 import type { Policy } from '../../policy/types.js';
 import type { Check, Issue, VerifiedEvidence } from '../../result.js';
 import type { PlatformAppraisal } from '../types.js';
-import { type TcbPolicy, tcbPolicyOf } from './policy.js';
+import { type TcbPolicy, type TdxPolicy, tcbPolicyOf, tdxPolicyOf } from './policy.js';
 import type { TcbStatus } from './tcb-status.js';
 import type { DcapClaims } from './verify.js';
 
@@ -95,7 +95,48 @@ function checkEvaluationNumber(claims: DcapClaims, policy: TcbPolicy): Check | u
   };
 }
 
-/** Appraises the `tcb` section (or its defaults: UpToDate only) for SGX/TDX evidence. */
+/** The `tdx` section's requirements, for TDX evidence only; each unmet one is a failed check. */
+function checkTdx(claims: DcapClaims, policy: TdxPolicy): Check[] {
+  const checks: Check[] = [];
+  if (claims.teeType !== 'tdx') return checks;
+  const td = claims.tdx;
+  if (policy.requireSeptVeDisable) {
+    checks.push(
+      td === undefined
+        ? { id: 'policy.tdx.septVeDisable', ok: false, detail: 'the evidence carries no TD report' }
+        : {
+            id: 'policy.tdx.septVeDisable',
+            ok: td.tdAttributeFlags.septVeDisable,
+            detail: td.tdAttributeFlags.septVeDisable
+              ? `TD attribute SEPT_VE_DISABLE is set (TDATTRIBUTES ${td.tdAttributes})`
+              : `TD attribute SEPT_VE_DISABLE is not set (TDATTRIBUTES ${td.tdAttributes}), policy requires it`,
+          },
+    );
+  }
+  const wanted = policy.mrServiceTd;
+  if (wanted !== undefined) {
+    const found = td?.mrservicetd;
+    checks.push(
+      found === undefined
+        ? {
+            id: 'policy.tdx.mrServiceTd',
+            ok: false,
+            detail: `the TD report (version ${td?.tdReportVersion ?? 'none'}) has no MRSERVICETD (only TDX 1.5 reports do), policy requires ${wanted}`,
+          }
+        : {
+            id: 'policy.tdx.mrServiceTd',
+            ok: found === wanted,
+            detail:
+              found === wanted
+                ? `MRSERVICETD is ${found}`
+                : `MRSERVICETD is ${found}, policy requires ${wanted}`,
+          },
+    );
+  }
+  return checks;
+}
+
+/** Appraises the `tcb` section (or its defaults: UpToDate only) and the `tdx` section for SGX/TDX evidence. */
 export function appraiseDcap(evidence: VerifiedEvidence, policy: Policy): PlatformAppraisal {
   const claims = evidence.platformClaims;
   if (!isDcapClaims(claims)) {
@@ -110,6 +151,7 @@ export function appraiseDcap(evidence: VerifiedEvidence, policy: Policy): Platfo
     checkStatus(claims, tcbPolicy, evidence.at, warnings),
     checkAdvisories(claims, tcbPolicy),
     checkEvaluationNumber(claims, tcbPolicy),
+    ...checkTdx(claims, tdxPolicyOf(policy)),
   ].filter((check): check is Check => check !== undefined);
   return { checks, warnings };
 }

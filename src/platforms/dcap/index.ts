@@ -35,7 +35,14 @@ export {
 } from './collateral.js';
 export { looksLikeQuote } from './header.js';
 export { type PckExtension, parsePckExtension, SGX_EXTENSION_OID, type SgxType } from './pck.js';
-export { DEFAULT_TCB_POLICY, parseTcbPolicy, type TcbPolicy } from './policy.js';
+export {
+  DEFAULT_TCB_POLICY,
+  DEFAULT_TDX_POLICY,
+  parseTcbPolicy,
+  parseTdxPolicy,
+  type TcbPolicy,
+  type TdxPolicy,
+} from './policy.js';
 export {
   INTEL_QE_VENDOR_ID,
   parseQuote,

@@ -126,3 +126,62 @@ export function tcbPolicyOf(policy: Policy | undefined): TcbPolicy {
   const section = policy?.sections.tcb;
   return section === undefined ? DEFAULT_TCB_POLICY : parseTcbPolicy(section);
 }
+
+/**
+ * The `tdx` policy section: requirements on a TD's own report that are not measurements. Applies to TDX
+ * evidence only (SGX evidence is not a TD).
+ *
+ * ```json
+ * "tdx": {
+ *   "requireSeptVeDisable": true,
+ *   "mrServiceTd": "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+ * }
+ * ```
+ */
+export interface TdxPolicy {
+  /** When true, the TD attribute SEPT_VE_DISABLE (bit 28) must be set. Default false: not checked. */
+  readonly requireSeptVeDisable: boolean;
+  /**
+   * When set (lowercase hex, 48 bytes), MRSERVICETD must equal it; all zeros means "no service TD bound".
+   * Only a TDX 1.5 report carries MRSERVICETD: a TDX 1.0 report fails this requirement.
+   */
+  readonly mrServiceTd?: string | undefined;
+}
+
+export const DEFAULT_TDX_POLICY: TdxPolicy = Object.freeze({ requireSeptVeDisable: false });
+
+const TDX_KEYS = new Set(['requireSeptVeDisable', 'mrServiceTd']);
+
+const parsedTdx = new WeakSet<object>();
+
+/** Validates a `tdx` policy section. */
+export function parseTdxPolicy(value: unknown, path = 'policy/tdx'): TdxPolicy {
+  if (typeof value === 'object' && value !== null && parsedTdx.has(value)) return value as TdxPolicy;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid('must be an object', path);
+  const input = value as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!TDX_KEYS.has(key))
+      throw invalid(`unknown key "${key}" (known: ${[...TDX_KEYS].join(', ')})`, `${path}/${key}`);
+  }
+  const requireSept = input.requireSeptVeDisable;
+  if (requireSept !== undefined && typeof requireSept !== 'boolean')
+    throw invalid('must be true or false', `${path}/requireSeptVeDisable`);
+  let mrServiceTd: string | undefined;
+  if (input.mrServiceTd !== undefined) {
+    const text = input.mrServiceTd;
+    if (typeof text !== 'string' || !/^[0-9a-fA-F]{96}$/.test(text)) {
+      throw invalid('must be 48 bytes as 96 hex digits (all zeros: no service TD)', `${path}/mrServiceTd`);
+    }
+    mrServiceTd = text.toLowerCase();
+  }
+  const policy: TdxPolicy = Object.freeze({ requireSeptVeDisable: requireSept === true, mrServiceTd });
+  parsedTdx.add(policy);
+  return policy;
+}
+
+/** The `tdx` section of a policy (validated), or the default (nothing required) when it has none. */
+export function tdxPolicyOf(policy: Policy | undefined): TdxPolicy {
+  const section = policy?.sections.tdx;
+  return section === undefined ? DEFAULT_TDX_POLICY : parseTdxPolicy(section);
+}
