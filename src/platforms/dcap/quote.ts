@@ -362,6 +362,11 @@ const CHECKED_KEY_LENGTH = 160;
 const CHECKED_LIMIT = 1024;
 const checkedPckChains = new Map<string, string>();
 
+/** Forgets the PCK chain texts that passed the checks (with the other per-platform caches). */
+export function clearCheckedPckChains(): void {
+  checkedPckChains.clear();
+}
+
 /** Reads QE report, its signature, QE authentication data and the inner PCK chain (type 5). */
 function readQeCertification(reader: ByteReader, base: string): QeCertification {
   const qeReportStart = reader.offset;

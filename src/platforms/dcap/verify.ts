@@ -47,6 +47,7 @@ import {
 import { expectCommonName, IntelName, type PckExtension, parsePckExtension, type SgxType } from './pck.js';
 import { tcbPolicyOf } from './policy.js';
 import {
+  clearCheckedPckChains,
   INTEL_QE_VENDOR_ID,
   parseQuote,
   type QeCertification,
@@ -256,10 +257,11 @@ function rememberCertification(qe: QeCertification, pckChain: PckChain): void {
   });
 }
 
-/** Forgets cached attestation keys and verified certification data (cold-path benchmarks). */
+/** Forgets cached attestation keys, verified certification data and checked PCK chain texts. */
 export function clearQuoteCaches(): void {
   attestationKeys.clear();
   verifiedCertifications.clear();
+  clearCheckedPckChains();
 }
 
 function checkQeReportData(quote: Quote): void {
