@@ -188,8 +188,7 @@ export function toHex(bytes: Uint8Array): string {
  * Hex of many views into one region (the fields of a parsed report): the region is encoded once and each
  * view's hex is a substring of it. A view that does not lie inside the region is encoded on its own.
  */
-export function regionHex(region: Uint8Array): (view: Uint8Array) => string {
-  const hex = toHex(region);
+export function regionHex(region: Uint8Array, hex = toHex(region)): (view: Uint8Array) => string {
   const buffer = region.buffer;
   return (view) => {
     const start = view.byteOffset - region.byteOffset;

@@ -170,6 +170,21 @@ describe('verification of the simulated TDX quote', () => {
     expect(viaFiles).toMatchObject({ platform: 'sim', verdict: 'affirming' });
   });
 
+  it('one platform, quotes with changing and repeated report data: each result carries its own', async () => {
+    // The verifier remembers the hex of a platform's last signed bytes; it must be used only when equal.
+    const sim = new SimulatedTdx(loadSimulatedIntelPki(dir), defaultSimulatedTdMeasurements());
+    const other = Uint8Array.from({ length: 64 }, (_, i) => 255 - i);
+    for (const data of [REPORT_DATA, REPORT_DATA, other, REPORT_DATA, other, other]) {
+      const result = await verifyDcapQuote(sim.quote(data), {
+        at: new Date(),
+        collateral,
+        simulatorRoots: anchors,
+      });
+      expect(result.claims.reportData).toBe(toHex(data));
+      expect(result.platformClaims.tdx?.reportData).toBe(toHex(data));
+    }
+  });
+
   it('is contraindicated under the default policy, even with the roots trusted', async () => {
     const result = await verify(quote, { simulatorRoots: anchors, collateral });
     expect(result.platform).toBe('sim');

@@ -21,7 +21,7 @@
  * appraisal never accepts it. A revoked PCK certificate or CA is an error (CERT_REVOKED).
  */
 import { backend } from '#crypto';
-import { concatBytes, equalBytes, isAllZero, regionHex, toHex } from '../../bytes.js';
+import { concatBytes, equalBytes, fromHex, isAllZero, regionHex, toHex } from '../../bytes.js';
 import type { PublicKey } from '../../crypto/types.js';
 import { ErrorCode, VeriteeError, wrapErrors } from '../../errors.js';
 import {
@@ -181,6 +181,8 @@ export type DcapClaims = {
   readonly trailingBytes: number;
 };
 
+const INTEL_QE_VENDOR_ID_BYTES = fromHex(INTEL_QE_VENDOR_ID);
+
 const P256_P1363 = { kind: 'ecdsa', hash: 'SHA-256', encoding: 'p1363' } as const;
 
 // Attestation keys seen recently → imported key. A platform keeps its key across many quotes; a key is
@@ -231,6 +233,12 @@ interface VerifiedCertification {
   readonly qeReportBytes: Uint8Array;
   readonly qeReportSignature: Uint8Array;
   readonly pckChain: PckChain;
+  /** Hex of the QE report's MRSIGNER (a pure function of `qeReportBytes`). */
+  readonly qeMrSigner: string;
+  /** The attestation key last imported for this platform, with its raw bytes (used only when equal). */
+  attestationKey?: { readonly raw: Uint8Array; readonly key: PublicKey } | undefined;
+  /** Hex of the signed bytes of the last quote verified for this platform (used only when equal). */
+  signedHex?: { readonly bytes: Uint8Array; readonly hex: string } | undefined;
 }
 
 const CERTIFICATION_CACHE_LIMIT = 1024;
@@ -245,16 +253,32 @@ function knownCertification(qe: QeCertification): VerifiedCertification | undefi
   return same ? entry : undefined;
 }
 
-function rememberCertification(qe: QeCertification, pckChain: PckChain): void {
+function rememberCertification(qe: QeCertification, pckChain: PckChain): VerifiedCertification {
   verifiedCertifications.delete(qe.pckChainPem);
   if (verifiedCertifications.size >= CERTIFICATION_CACHE_LIMIT)
     verifiedCertifications.delete(verifiedCertifications.keys().next().value as string);
   // Copies, so the entry does not keep the whole quote alive.
-  verifiedCertifications.set(qe.pckChainPem, {
+  const entry: VerifiedCertification = {
     qeReportBytes: qe.qeReportBytes.slice(),
     qeReportSignature: qe.qeReportSignature.slice(),
     pckChain,
-  });
+    qeMrSigner: toHex(qe.qeReport.mrSigner),
+  };
+  verifiedCertifications.set(qe.pckChainPem, entry);
+  return entry;
+}
+
+/**
+ * Hex of the quote's signed bytes, which the claims are sliced from. A platform that sends the same
+ * report again (the same measurements and report data) gets the encoding made for the previous one; the
+ * remembered copy is compared byte for byte first.
+ */
+function signedBytesHex(entry: VerifiedCertification, signedBytes: Uint8Array): string {
+  const last = entry.signedHex;
+  if (last !== undefined && equalBytes(last.bytes, signedBytes)) return last.hex;
+  const hex = toHex(signedBytes);
+  entry.signedHex = { bytes: signedBytes.slice(), hex };
+  return hex;
 }
 
 /** Forgets cached attestation keys, verified certification data and checked PCK chain texts. */
@@ -276,8 +300,16 @@ function checkQeReportData(quote: Quote): void {
   }
 }
 
-async function verifyQuoteSignature(quote: Quote): Promise<void> {
-  const key = importAttestationKey(quote.attestationKey);
+/** The imported attestation key: the platform's last one when the bytes are equal, else from the key cache. */
+function attestationKeyOf(entry: VerifiedCertification, raw: Uint8Array): PublicKey {
+  const last = entry.attestationKey;
+  if (last !== undefined && equalBytes(last.raw, raw)) return last.key;
+  const key = importAttestationKey(raw);
+  entry.attestationKey = { raw: raw.slice(), key };
+  return key;
+}
+
+async function verifyQuoteSignature(quote: Quote, key: PublicKey): Promise<void> {
   if (!(await backend.verify(key, P256_P1363, quote.signedBytes, quote.signature))) {
     throw new VeriteeError(
       ErrorCode.SIG_INVALID,
@@ -591,7 +623,7 @@ export async function verifyDcapQuote(
     throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'at must be a valid Date', { path: 'at' });
   }
   const quote = input instanceof Uint8Array ? parseQuote(input) : input;
-  if (toHex(quote.header.qeVendorId) !== INTEL_QE_VENDOR_ID) {
+  if (!equalBytes(quote.header.qeVendorId, INTEL_QE_VENDOR_ID_BYTES)) {
     throw new VeriteeError(ErrorCode.EVIDENCE_INVALID, 'QE vendor ID is not Intel’s', {
       path: 'quote/header/qeVendorId',
       offset: 12,
@@ -613,12 +645,13 @@ export async function verifyDcapQuote(
   const chainValidUntil = await verifyPckChain(pckChain, signed, at, anchors, collateralCheck.anchor);
   const pck = pckChain.extension;
   checkCollateralPlatform(pck, signed);
-  if (known === undefined) {
+  let entry = known;
+  if (entry === undefined) {
     await verifyQeReportSignature(quote, pckChain.certificates[0]);
-    rememberCertification(quote.qe, pckChain);
+    entry = rememberCertification(quote.qe, pckChain);
   }
   checkQeReportData(quote);
-  await verifyQuoteSignature(quote);
+  await verifyQuoteSignature(quote, attestationKeyOf(entry, quote.attestationKey));
 
   const td = quote.body.kind === 'sgx' ? undefined : quote.body.report;
   const evaluation = evaluateTcb({
@@ -630,7 +663,7 @@ export async function verifyDcapQuote(
   });
 
   // The report fields are views into the signed bytes: encode those once for all the claims.
-  const hex = regionHex(quote.signedBytes);
+  const hex = regionHex(quote.signedBytes, signedBytesHex(entry, quote.signedBytes));
   const sgx = quote.body.kind === 'sgx' ? sgxClaims(quote.body.report, hex) : undefined;
   const tdx = td === undefined ? undefined : tdxClaims(td, hex);
   const warnings: Issue[] = [...collateralCheck.warnings];
@@ -681,7 +714,7 @@ export async function verifyDcapQuote(
     qe: {
       isvSvn: quote.qe.qeReport.isvSvn,
       isvProdId: quote.qe.qeReport.isvProdId,
-      mrsigner: toHex(quote.qe.qeReport.mrSigner),
+      mrsigner: entry.qeMrSigner,
     },
     sgx,
     tdx,
