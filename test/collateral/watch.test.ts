@@ -517,6 +517,58 @@ describe('veritee watch (CLI)', () => {
   });
 });
 
+describe('veritee watch (CLI): --refresh and --offline', () => {
+  const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'watch', ...args]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('--once with a PCS fills the store; --offline --once answers from it and sends no request', async () => {
+    const file = join(tmp, 'offline-deployments.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ deployments: [{ name: 'file', evidence: join(DCAP_DIR, tdx.vector, 'quote.bin') }] }),
+    );
+    const store = join(tmp, 'offline.sqlite');
+    const common = [file, '--once', '--at', tdx.at.toISOString(), '--pcs-url', mock.url, '--store', store];
+    const before = mock.requests.length;
+    const online = await run([...common, '--refresh', '15m']);
+    expect(online.stdout).toContain('"tcbStatus":"UpToDate"');
+    expect(mock.requests.length).toBeGreaterThan(before);
+    const filled = mock.requests.length;
+    const offline = await run([...common, '--offline']);
+    expect(JSON.parse(offline.stdout.trim()).tcbStatus).toBe('UpToDate'); // from the store alone
+    expect(mock.requests.length).toBe(filled);
+  });
+
+  it('a malformed --refresh is ARGUMENT_INVALID, before anything is fetched', async () => {
+    const before = mock.requests.length;
+    for (const bad of ['0s', '1', '1w', '-1h', '1.5h', '100ms']) {
+      const out = await run([
+        join(tmp, 'offline-deployments.json'),
+        '--once',
+        '--refresh',
+        bad,
+        '--pcs-url',
+        mock.url,
+      ]);
+      expect(out.code, bad).toBe(2);
+      expect(out.stderr, bad).toMatch(/--refresh must be a duration/);
+    }
+    expect(mock.requests.length).toBe(before);
+  });
+});
+
 describe('deployments.json is checked', () => {
   it('bad files are ARGUMENT_INVALID naming the place, never a crash', async () => {
     const { loadDeployments } = await import('../../src/cli/watch-command.js');
