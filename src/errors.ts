@@ -54,6 +54,8 @@ export const ErrorCode = {
   COLLATERAL_NOT_YET_VALID: 'COLLATERAL_NOT_YET_VALID',
   COLLATERAL_MISMATCH: 'COLLATERAL_MISMATCH',
   COLLATERAL_UNAVAILABLE: 'COLLATERAL_UNAVAILABLE',
+  /** A collateral service served an item older than the one already stored (refused, not stored). */
+  COLLATERAL_ROLLBACK: 'COLLATERAL_ROLLBACK',
   TCB_NO_MATCH: 'TCB_NO_MATCH',
 
   // Evidence content.

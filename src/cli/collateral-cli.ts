@@ -105,7 +105,11 @@ export function addWatchCommand(program: Command): void {
       .option('--once', 'one appraisal of every deployment, then exit (1 if any is rejected)')
       .option('--interval <seconds>', 'override intervalSeconds')
       .option('--webhook <url>', 'POST each status change as JSON to this URL')
-      .option('--at <time>', 'appraise at this fixed time (audits, tests)'),
+      .option('--at <time>', 'appraise at this fixed time (audits, tests)')
+      .option(
+        '--refresh <duration>',
+        'fetch current collateral from the PCS this often, whatever the store holds (default 1h; never with --offline)',
+      ),
   ).action(async (file: string, options) => {
     const { runWatch } = await import('./watch-command.js');
     process.exitCode = await runWatch(file, options);

@@ -41,3 +41,18 @@ export function parseTime(text: string): Date {
   }
   return date;
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a duration such as `90s`, `15m`, `1h`, `2d` (a whole number and one unit) into milliseconds. */
+export function parseDuration(text: string, option: string): number {
+  const match = /^(\d{1,9})([smhd])$/.exec(text);
+  const ms = match === null ? Number.NaN : Number(match[1]) * DURATION_UNITS[match[2]!]!;
+  if (!(ms >= 1000)) {
+    throw new VeriteeError(
+      ErrorCode.ARGUMENT_INVALID,
+      `${option} must be a duration of at least 1s such as 90s, 15m, 1h or 2d, got "${text.slice(0, 40)}"`,
+    );
+  }
+  return ms;
+}

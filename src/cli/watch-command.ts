@@ -17,14 +17,18 @@ import { ErrorCode, VeriteeError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { loadPolicy } from '../verify.js';
 import { type CollateralCliOptions, openCollateral, Progress } from './collateral-config.js';
-import { EXIT, parseTime, readInput, readJsonFile } from './io.js';
+import { EXIT, parseDuration, parseTime, readInput, readJsonFile } from './io.js';
 
 export interface WatchCommandOptions extends CollateralCliOptions {
   readonly once?: boolean | undefined;
   readonly interval?: string | undefined;
   readonly webhook?: string | undefined;
   readonly at?: string | undefined;
+  /** How often to fetch current collateral from the PCS whatever the store holds (default 1h). */
+  readonly refresh?: string | undefined;
 }
+
+const DEFAULT_REFRESH = '1h';
 
 interface DeploymentsFile {
   readonly intervalSeconds: number;
@@ -131,15 +135,19 @@ export async function runWatch(file: string, options: WatchCommandOptions): Prom
     const webhook = options.webhook ?? config.webhook;
     const early = new CollateralResolver({ ...context.resolver.options, update: 'early' });
     const fixed = options.at === undefined ? undefined : parseTime(options.at);
+    const refreshMs = parseDuration(options.refresh ?? DEFAULT_REFRESH, '--refresh');
     let worst = EXIT.accepted as number;
     const watcher = new Watcher({
       deployments: config.deployments,
       source: context.resolver,
       early,
       now: () => fixed ?? new Date(),
+      // Offline: the store alone, never refreshed.
+      refresh: context.offline ? undefined : { everyMs: refreshMs, sources: [context.resolver, early] },
       emit: async (event) => {
         progress.done();
         process.stdout.write(`${JSON.stringify(event)}\n`);
+        if (event.type === 'collateral') return; // a refresh warning: the verdicts stand
         if (event.verdict === 'contraindicated' || event.verdict === 'unavailable') worst = EXIT.rejected;
         if (webhook !== undefined) await postWebhook(webhook, event);
       },

@@ -448,3 +448,23 @@ function finish(raw: RawItem, window: Window): CollateralItem {
     source: raw.source,
   };
 }
+
+/**
+ * How new a verified item is, compared as a pair: Intel TCB Info and QE Identity by their
+ * `tcbEvaluationDataNumber`, then their issue date; every other kind (CRLs, certificates, chains) by the
+ * start of its validity (thisUpdate / notBefore) alone. Used to refuse a rollback: a service serving an
+ * item older than one already stored.
+ */
+export function freshness(item: CollateralItem): readonly [number, number] {
+  const issued = item.notBefore.getTime();
+  if (item.kind !== 'intel.tcbInfo' && item.kind !== 'intel.qeIdentity') return [0, issued];
+  const path = `${item.kind}/${item.key}`;
+  const members = topLevelMembers(utf8Decode(item.body, path), path);
+  const signed = item.kind === 'intel.tcbInfo' ? members.get('tcbInfo') : members.get('enclaveIdentity');
+  if (signed === undefined) throw invalid('item lost its signed body', path);
+  const parsed =
+    item.kind === 'intel.tcbInfo'
+      ? parseTcbInfo(signed, `${path}/tcbInfo`)
+      : parseQeIdentity(signed, `${path}/enclaveIdentity`);
+  return [parsed.tcbEvaluationDataNumber, issued];
+}

@@ -19,6 +19,14 @@
  * writes by other handles or processes (`externalChanges`: SQLite `PRAGMA data_version`, a PostgreSQL change
  * counter) within `storeRecheckMs` (default 1 s; 0 asks on every resolution). A store without change
  * tracking is read on every resolution.
+ *
+ * Refresh. A stored item is served until its window closes (Intel TCB Info: about 30 days), so a newer one
+ * published meanwhile (a TCB recovery) would go unseen. `refresh(bytes, at)` fetches the evidence's items
+ * from the service whatever the store holds, verifies each exactly as a fetch for `resolve` does, and
+ * stores it only when it is newer than every stored version of its key (`freshness`: TCB evaluation data
+ * number, then issue date; CRLs by thisUpdate). An item older than, or as old as but different from, the
+ * newest stored one is refused as `COLLATERAL_ROLLBACK` (a stale or malicious mirror) and not stored.
+ * Intel DCAP only: SEV-SNP VCEKs and chains do not change, and the KDS CRL is fetched again when it expires.
  */
 
 import { toHex, utf8Encode } from '../bytes.js';
@@ -34,7 +42,7 @@ import { looksLikeReport } from '../platforms/snp/layout.js';
 import { parseReport } from '../platforms/snp/report.js';
 import { decodeTcb, PRODUCTS, type Product, productFromCpuid } from '../platforms/snp/tcb.js';
 import { splitExtendedReport } from '../platforms/snp/verify.js';
-import { crlDer, type RawItem, tcbKey, verifyItem } from './items.js';
+import { crlDer, freshness, type RawItem, tcbKey, verifyItem } from './items.js';
 import type { KdsProvider, PcsProvider, TcbUpdate, Tee } from './providers.js';
 import {
   type CollateralItem,
@@ -73,6 +81,16 @@ export interface CollateralResolverOptions {
   readonly storeRecheckMs?: number | undefined;
   /** The clock for `storeRecheckMs`, in ms (tests inject one). Default `Date.now`. */
   readonly clock?: (() => number) | undefined;
+}
+
+/** What one `refresh` did: the needs it refreshed, what it stored, and why any item was not stored. */
+export interface RefreshOutcome {
+  /** The needs refreshed, as `needsKey` names them. */
+  readonly needs: string;
+  /** Items that were newer than the store's and are now stored. */
+  readonly stored: readonly CollateralItem[];
+  /** Per item not stored: a fetch, verification or rollback error (`COLLATERAL_ROLLBACK`). */
+  readonly errors: readonly VeriteeError[];
 }
 
 /** What `resolve` needs to know about evidence: the collateral items, by platform. */
@@ -210,6 +228,13 @@ function readU32(bytes: Uint8Array, offset: number): number {
     (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>>
     0
   );
+}
+
+/** One DCAP item and how to fetch it (undefined: no PCS configured). */
+interface DcapItemRequest {
+  readonly kind: CollateralKind;
+  readonly key: string;
+  readonly fetch: (() => Promise<RawItem>) | undefined;
 }
 
 /** Needs with the string that names them in the resolution memo. */
@@ -375,32 +400,35 @@ export class CollateralResolver {
     return value;
   }
 
-  /** The DCAP collateral (a PCS files map) for one TEE type, FMSPC and PCK CA. */
-  private async dcap(needs: DcapNeeds, at: Date, trace: Trace): Promise<unknown> {
+  /** The four DCAP items for one TEE type, FMSPC and PCK CA, with how to fetch each. */
+  private dcapItems(needs: DcapNeeds): DcapItemRequest[] {
     const pcs = this.options.pcs;
     const update = this.update;
     const { tee, fmspc, ca } = needs;
-    const [tcbInfo, qeIdentity, pckCrl, rootCaCrl] = await Promise.all([
-      this.item(
-        'intel.tcbInfo',
-        `${tee}/${toHex(fmspc)}/${update}`,
-        at,
-        pcs && (() => pcs.tcbInfo(tee, fmspc, update)),
-        trace,
-      ),
-      this.item(
-        'intel.qeIdentity',
-        `${tee}/${update}`,
-        at,
-        pcs && (() => pcs.qeIdentity(tee, update)),
-        trace,
-      ),
-      this.item('intel.pckCrl', ca, at, pcs && (() => pcs.pckCrl(ca)), trace),
-      this.item('intel.rootCaCrl', 'root', at, pcs && (() => pcs.rootCaCrl()), trace),
-    ]);
+    return [
+      {
+        kind: 'intel.tcbInfo',
+        key: `${tee}/${toHex(fmspc)}/${update}`,
+        fetch: pcs && (() => pcs.tcbInfo(tee, fmspc, update)),
+      },
+      {
+        kind: 'intel.qeIdentity',
+        key: `${tee}/${update}`,
+        fetch: pcs && (() => pcs.qeIdentity(tee, update)),
+      },
+      { kind: 'intel.pckCrl', key: ca, fetch: pcs && (() => pcs.pckCrl(ca)) },
+      { kind: 'intel.rootCaCrl', key: 'root', fetch: pcs && (() => pcs.rootCaCrl()) },
+    ];
+  }
+
+  /** The DCAP collateral (a PCS files map) for one TEE type, FMSPC and PCK CA. */
+  private async dcap(needs: DcapNeeds, at: Date, trace: Trace): Promise<unknown> {
+    const [tcbInfo, qeIdentity, pckCrl, rootCaCrl] = await Promise.all(
+      this.dcapItems(needs).map((request) => this.item(request.kind, request.key, at, request.fetch, trace)),
+    );
     return this.remember(
-      [tcbInfo.contentHash, qeIdentity.contentHash, pckCrl.contentHash, rootCaCrl.contentHash],
-      () => parseDcapCollateral(dcapFiles(tcbInfo, qeIdentity, pckCrl, rootCaCrl)),
+      [tcbInfo!.contentHash, qeIdentity!.contentHash, pckCrl!.contentHash, rootCaCrl!.contentHash],
+      () => parseDcapCollateral(dcapFiles(tcbInfo!, qeIdentity!, pckCrl!, rootCaCrl!)),
     );
   }
 
@@ -554,6 +582,69 @@ export class CollateralResolver {
     if (spans.length > SPANS_PER_NEEDS) spans.pop();
   }
 
+  /** The string naming what collateral these evidence bytes need (equal for evidence of one platform). */
+  needsKey(bytes: Uint8Array): string {
+    return this.needsOf(bytes).key;
+  }
+
+  /**
+   * Fetches the evidence's collateral whatever the store holds, verifies it at `at`, and stores what is
+   * newer than the store's newest version (see the file comment). Offline, without a PCS, or for evidence
+   * other than Intel DCAP it fetches nothing. Never throws for one item: its error is in the outcome.
+   */
+  async refresh(bytes: Uint8Array, at: Date): Promise<RefreshOutcome> {
+    const { needs, key } = this.needsOf(bytes);
+    if (needs.platform !== 'dcap' || this.options.offline === true || this.options.pcs === undefined) {
+      return { needs: key, stored: [], errors: [] };
+    }
+    const settled = await Promise.allSettled(
+      this.dcapItems(needs).map((request) => this.refreshItem(request, at)),
+    );
+    const stored: CollateralItem[] = [];
+    const errors: VeriteeError[] = [];
+    for (const result of settled) {
+      if (result.status === 'rejected') errors.push(asVeriteeError(result.reason));
+      else if (result.value !== undefined) stored.push(result.value);
+    }
+    if (stored.length > 0) this.forget();
+    return { needs: key, stored, errors };
+  }
+
+  /** One item of a refresh: stored and returned when newer, undefined when the store has it already. */
+  private async refreshItem(request: DcapItemRequest, at: Date): Promise<CollateralItem | undefined> {
+    const { kind, key } = request;
+    this.emit({ type: 'fetch', kind, key });
+    let item: CollateralItem;
+    try {
+      item = await verifyItem(await request.fetch!(), at, { anchors: this.options.anchors });
+    } catch (error) {
+      this.emit({ type: 'rejected', kind, key, detail: error instanceof Error ? error.message : undefined });
+      throw error;
+    }
+    let newest: { item: CollateralItem; rank: readonly [number, number] } | undefined;
+    for (const version of await this.options.store.versions(kind, key)) {
+      const rank = freshness(version);
+      if (newest === undefined || compareRank(rank, newest.rank) > 0) newest = { item: version, rank };
+    }
+    if (newest?.item.contentHash === item.contentHash) return undefined;
+    const rank = freshness(item);
+    if (newest !== undefined && compareRank(rank, newest.rank) <= 0) {
+      const error = new VeriteeError(
+        ErrorCode.COLLATERAL_ROLLBACK,
+        `the service served ${kind} that is not newer than the stored one; not stored`,
+        {
+          path: `${kind}/${key}`,
+          details: `served ${describeRank(kind, rank)}, stored ${describeRank(kind, newest.rank)}`,
+        },
+      );
+      this.emit({ type: 'rejected', kind, key, detail: error.message });
+      throw error;
+    }
+    await this.options.store.put(item);
+    this.emit({ type: 'stored', kind, key, detail: item.contentHash });
+    return item;
+  }
+
   /** The collateral `verify` should use for these evidence bytes at `at` (undefined: none needed). */
   async resolve(bytes: Uint8Array, at: Date): Promise<unknown> {
     const t = at.getTime();
@@ -580,6 +671,24 @@ export class CollateralResolver {
     }
     return value;
   }
+}
+
+function compareRank(a: readonly [number, number], b: readonly [number, number]): number {
+  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
+}
+
+function describeRank(kind: CollateralKind, rank: readonly [number, number]): string {
+  const issued = `issued ${new Date(rank[1]).toISOString()}`;
+  return kind === 'intel.tcbInfo' || kind === 'intel.qeIdentity'
+    ? `evaluation data ${rank[0]} ${issued}`
+    : issued;
+}
+
+function asVeriteeError(error: unknown): VeriteeError {
+  if (error instanceof VeriteeError) return error;
+  return new VeriteeError(ErrorCode.COLLATERAL_UNAVAILABLE, 'collateral refresh failed', {
+    details: error instanceof Error ? error.message.slice(0, 160) : undefined,
+  });
 }
 
 function dcapFiles(

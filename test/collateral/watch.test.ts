@@ -21,7 +21,7 @@ import { verifyItem } from '../../src/collateral/items.js';
 import { MemoryCollateralStore } from '../../src/collateral/memory.js';
 import { PcsProvider } from '../../src/collateral/providers.js';
 import { CollateralResolver } from '../../src/collateral/resolver.js';
-import { type WatchEvent, Watcher } from '../../src/collateral/watch.js';
+import { type WatchEvent, Watcher, type WatchNotice } from '../../src/collateral/watch.js';
 import { defaultSimulatedTdMeasurements } from '../../src/runtime/providers/sim.js';
 import { simulatorAnchors } from '../../src/runtime/sim/store.js';
 import { SimulatedTdx } from '../../src/runtime/sim/tdx.js';
@@ -66,7 +66,7 @@ describe('Watcher over a simulated clock', () => {
       early,
       now: () => now,
       emit: (event) => {
-        events.push(event);
+        if (event.type === 'status') events.push(event);
       },
     });
     await watcher.cycle();
@@ -112,7 +112,7 @@ describe('Watcher over a simulated clock', () => {
       source: offline.standard,
       now: () => tdx.at,
       emit: (event) => {
-        events.push(event);
+        if (event.type === 'status') events.push(event);
       },
     });
     const stop = new AbortController();
@@ -156,7 +156,7 @@ describe('Watcher over a simulated clock', () => {
       source: resolvers().standard,
       now: () => tdx.at,
       emit: (event) => {
-        events.push(event);
+        if (event.type === 'status') events.push(event);
       },
     });
     await watcher.cycle();
@@ -206,7 +206,7 @@ describe('Watcher over a simulated clock: a newer TCB Info downgrades a deployme
       simulatorRoots: anchors,
       now: () => now,
       emit: (event) => {
-        events.push(event);
+        if (event.type === 'status') events.push(event);
       },
     });
 
@@ -254,6 +254,203 @@ describe('Watcher over a simulated clock: a newer TCB Info downgrades a deployme
       await watcher.cycle();
     }
     expect(events, JSON.stringify(events.slice(4))).toHaveLength(4); // emitted once
+    await pcsMock.close();
+  });
+});
+
+/** A simulated TDX platform whose collateral a local mock PCS serves, and a watcher over it. */
+async function simulatedPlatform() {
+  const dir = mkdtempSync(join(tmpdir(), 'veritee-refresh-sim-'));
+  const sim = new SimulatedTdx(loadSimulatedIntelPki(dir), defaultSimulatedTdMeasurements());
+  const quote = sim.quote(new Uint8Array(64).fill(0x3c));
+  const anchors = await simulatorAnchors(dir);
+  const pcsMock = await startMock();
+  const serve = (files: Record<string, Uint8Array>) => {
+    for (const [path, body, headers] of pcsRoutesOf(files, 'tdx', toHex(SIM_FMSPC), 'platform', 'standard'))
+      pcsMock.route(path, body, headers);
+  };
+  return { sim, quote, anchors, pcsMock, serve };
+}
+
+describe('Watcher refreshes collateral on its own: a newer TCB Info is noticed without any explicit fetch', () => {
+  const HOUR = 3600_000;
+  const tcbRoute = /\/tdx\/certification\/v4\/tcb\?/;
+
+  it('one change line at the first refresh after TCB Info #2 is published; a rollback and 500s refused, once', async () => {
+    const { sim, quote, anchors, pcsMock, serve } = await simulatedPlatform();
+    const t0 = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const advisory = 'INTEL-SA-04321';
+    const current = sim.pcsFiles({ now: t0, tcbEvaluationDataNumber: 17 });
+    serve(current);
+    const store = new MemoryCollateralStore();
+    const pcs = new PcsProvider(new HttpClient({ retries: 0, timeoutMs: 2000 }), { url: pcsMock.url });
+    const standard = new CollateralResolver({ store, pcs, anchors });
+    const strict = loadPolicy({ platforms: ['sim'], tcb: { allowedStatuses: ['UpToDate'] } });
+    let now = t0;
+    const events: WatchEvent[] = [];
+    const notices: WatchNotice[] = [];
+    const watcher = new Watcher({
+      deployments: [
+        { name: 'a', evidence: async () => quote, policy: strict },
+        { name: 'b', evidence: async () => quote, policy: strict },
+      ],
+      source: standard,
+      refresh: { everyMs: HOUR, sources: [standard] },
+      simulatorRoots: anchors,
+      now: () => now,
+      emit: (event) => {
+        if (event.type === 'collateral') notices.push(event);
+        else events.push(event);
+      },
+    });
+    const tcbInfos = async () =>
+      (await store.versions('intel.tcbInfo', `tdx/${toHex(SIM_FMSPC)}/standard`)).length;
+    const tcbRequests = () => pcsMock.requests.filter((request) => tcbRoute.test(request)).length;
+
+    await watcher.cycle();
+    expect(events.map((event) => [event.deployment, event.verdict, event.tcbStatus])).toEqual([
+      ['a', 'affirming', 'UpToDate'],
+      ['b', 'affirming', 'UpToDate'],
+    ]);
+    expect(tcbRequests()).toBe(1); // one refresh for the needs both deployments share
+
+    // TCB Info #2 is published at T; before the next refresh is due the store's #1 is still served.
+    const T = new Date(t0.getTime() + 50 * 60_000);
+    const recovery = sim.pcsFiles({
+      now: T,
+      tcbEvaluationDataNumber: 18,
+      recovery: { advisoryIds: [advisory] },
+    });
+    serve(recovery);
+    now = new Date(t0.getTime() + 55 * 60_000);
+    await watcher.cycle();
+    expect(events).toHaveLength(2);
+    expect(tcbRequests()).toBe(1);
+
+    // The first refresh after T fetches, verifies and stores #2 and re-appraises at once.
+    now = new Date(t0.getTime() + HOUR);
+    await watcher.cycle();
+    expect(tcbRequests()).toBe(2);
+    expect(await tcbInfos()).toBe(2);
+    expect(events.slice(2).map((event) => [event.deployment, event.previous, event.verdict])).toEqual([
+      ['a', 'affirming', 'contraindicated'],
+      ['b', 'affirming', 'contraindicated'],
+    ]);
+    expect(events[2]).toMatchObject({
+      tcbStatus: 'OutOfDate',
+      advisoryIds: [advisory],
+      time: now.toISOString(),
+    });
+    expect(notices).toEqual([]);
+    now = new Date(t0.getTime() + HOUR + 30 * 60_000);
+    await watcher.cycle();
+    expect(events).toHaveLength(4); // emitted once
+
+    // A stale or malicious mirror serves #1 again: refused, not stored, the verdict stands, warned once.
+    serve(current);
+    for (const hours of [2, 3]) {
+      now = new Date(t0.getTime() + hours * HOUR);
+      await watcher.cycle();
+    }
+    expect(events).toHaveLength(4);
+    expect(await tcbInfos()).toBe(2);
+    expect(watcher.statuses().map((status) => status.advisoryIds)).toEqual([[advisory], [advisory]]);
+    const rollback = notices.filter(
+      (notice) => notice.path === `intel.tcbInfo/tdx/${toHex(SIM_FMSPC)}/standard`,
+    );
+    expect(rollback).toHaveLength(1);
+    expect(rollback[0]).toMatchObject({ type: 'collateral', level: 'warning', code: 'COLLATERAL_ROLLBACK' });
+    expect(rollback[0]!.message).toMatch(/evaluation data 17 .* stored evaluation data 18/);
+    expect(notices.every((notice) => notice.code === 'COLLATERAL_ROLLBACK')).toBe(true);
+    const rollbackNotices = notices.length;
+
+    // The service fails (500s): the stored collateral stays in use and the error is reported once.
+    pcsMock.inject(tcbRoute, { kind: 'status', status: 500 }, 100);
+    for (const hours of [4, 5, 6]) {
+      now = new Date(t0.getTime() + hours * HOUR);
+      await watcher.cycle();
+    }
+    expect(events).toHaveLength(4); // no flapping
+    expect(watcher.statuses().map((status) => status.verdict)).toEqual([
+      'contraindicated',
+      'contraindicated',
+    ]);
+    const failures = notices.slice(rollbackNotices);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.code).not.toBe('COLLATERAL_ROLLBACK');
+    expect(failures[0]!.message).toMatch(/500/);
+    expect(tcbRequests()).toBe(2 + 2 + 3); // one request per refresh: never more than once an hour
+    await pcsMock.close();
+  });
+
+  it('offline: no refresh ever reaches the service; the stored collateral is used', async () => {
+    const { sim, quote, anchors, pcsMock, serve } = await simulatedPlatform();
+    const t0 = new Date(Math.floor(Date.now() / 1000) * 1000);
+    serve(sim.pcsFiles({ now: t0, tcbEvaluationDataNumber: 17 }));
+    const store = new MemoryCollateralStore();
+    const pcs = new PcsProvider(new HttpClient({ retries: 0, timeoutMs: 2000 }), { url: pcsMock.url });
+    await new CollateralResolver({ store, pcs, anchors }).resolve(quote, t0); // filled beforehand
+    const before = pcsMock.requests.length;
+    serve(sim.pcsFiles({ now: t0, tcbEvaluationDataNumber: 18, recovery: { advisoryIds: ['INTEL-SA-1'] } }));
+    const offline = new CollateralResolver({ store, pcs, anchors, offline: true });
+    let now = t0;
+    const events: WatchEvent[] = [];
+    const watcher = new Watcher({
+      deployments: [{ name: 'a', evidence: async () => quote }],
+      source: offline,
+      refresh: { everyMs: 60_000, sources: [offline] },
+      simulatorRoots: anchors,
+      now: () => now,
+      emit: (event) => {
+        if (event.type === 'status') events.push(event);
+      },
+    });
+    for (const minutes of [0, 1, 2, 60, 600]) {
+      now = new Date(t0.getTime() + minutes * 60_000);
+      await watcher.cycle();
+    }
+    expect(pcsMock.requests.length).toBe(before);
+    expect(events.map((event) => event.tcbStatus)).toEqual(['UpToDate']);
+    await pcsMock.close();
+  });
+});
+
+describe('CollateralResolver.refresh', () => {
+  it('stores only newer items, refuses an older one with COLLATERAL_ROLLBACK, and keeps what it had', async () => {
+    const { sim, quote, anchors, pcsMock, serve } = await simulatedPlatform();
+    const t0 = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const older = sim.pcsFiles({ now: t0, tcbEvaluationDataNumber: 17 });
+    const newer = sim.pcsFiles({ now: new Date(t0.getTime() + 1000), tcbEvaluationDataNumber: 18 });
+    const store = new MemoryCollateralStore();
+    const pcs = new PcsProvider(new HttpClient({ retries: 0, timeoutMs: 2000 }), { url: pcsMock.url });
+    const resolver = new CollateralResolver({ store, pcs, anchors });
+    const at = new Date(t0.getTime() + 2000);
+    serve(newer);
+    const first = await resolver.refresh(quote, at);
+    expect(first.errors).toEqual([]);
+    expect(first.stored.map((item) => item.kind).sort()).toEqual([
+      'intel.pckCrl',
+      'intel.qeIdentity',
+      'intel.rootCaCrl',
+      'intel.tcbInfo',
+    ]);
+    expect(first.needs).toBe(resolver.needsKey(quote));
+    const again = await resolver.refresh(quote, at);
+    expect(again).toEqual({ needs: first.needs, stored: [], errors: [] }); // same content: nothing to do
+    serve(older);
+    const rolledBack = await resolver.refresh(quote, at);
+    expect(rolledBack.stored).toEqual([]);
+    expect(rolledBack.errors.map((error) => [error.code, error.path]).sort()).toEqual(
+      [
+        ['COLLATERAL_ROLLBACK', 'intel.pckCrl/platform'],
+        ['COLLATERAL_ROLLBACK', 'intel.qeIdentity/tdx/standard'],
+        ['COLLATERAL_ROLLBACK', 'intel.rootCaCrl/root'],
+        ['COLLATERAL_ROLLBACK', `intel.tcbInfo/tdx/${toHex(SIM_FMSPC)}/standard`],
+      ].sort(),
+    );
+    expect((await store.list()).map((item) => item.contentHash).sort()).toEqual(
+      first.stored.map((item) => item.contentHash).sort(),
+    );
     await pcsMock.close();
   });
 });
@@ -317,6 +514,58 @@ describe('veritee watch (CLI)', () => {
     expect(lines[0].early).toMatchObject({ tcbStatus: 'UpToDate', wouldFail: false });
     expect(received).toEqual(lines);
     expect(out.code).toBe(lines.some((line) => line.verdict === 'contraindicated') ? 1 : 0);
+  });
+});
+
+describe('veritee watch (CLI): --refresh and --offline', () => {
+  const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'watch', ...args]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('--once with a PCS fills the store; --offline --once answers from it and sends no request', async () => {
+    const file = join(tmp, 'offline-deployments.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ deployments: [{ name: 'file', evidence: join(DCAP_DIR, tdx.vector, 'quote.bin') }] }),
+    );
+    const store = join(tmp, 'offline.sqlite');
+    const common = [file, '--once', '--at', tdx.at.toISOString(), '--pcs-url', mock.url, '--store', store];
+    const before = mock.requests.length;
+    const online = await run([...common, '--refresh', '15m']);
+    expect(online.stdout).toContain('"tcbStatus":"UpToDate"');
+    expect(mock.requests.length).toBeGreaterThan(before);
+    const filled = mock.requests.length;
+    const offline = await run([...common, '--offline']);
+    expect(JSON.parse(offline.stdout.trim()).tcbStatus).toBe('UpToDate'); // from the store alone
+    expect(mock.requests.length).toBe(filled);
+  });
+
+  it('a malformed --refresh is ARGUMENT_INVALID, before anything is fetched', async () => {
+    const before = mock.requests.length;
+    for (const bad of ['0s', '1', '1w', '-1h', '1.5h', '100ms']) {
+      const out = await run([
+        join(tmp, 'offline-deployments.json'),
+        '--once',
+        '--refresh',
+        bad,
+        '--pcs-url',
+        mock.url,
+      ]);
+      expect(out.code, bad).toBe(2);
+      expect(out.stderr, bad).toMatch(/--refresh must be a duration/);
+    }
+    expect(mock.requests.length).toBe(before);
   });
 });
 
