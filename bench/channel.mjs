@@ -15,9 +15,10 @@
 //     which a loaded machine disturbs far less than absolute figures.
 import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
+import { Worker } from 'node:worker_threads';
 import { toHex } from '../dist/bytes.js';
 import { acceptChannel, connectChannel } from '../dist/channel/channel.js';
 import { FrameQueue } from '../dist/channel/link.js';
@@ -31,6 +32,8 @@ import { loadPolicy } from '../dist/verify.js';
 const SECONDS = Number(process.argv[2] ?? process.env.BENCH_SECONDS ?? 3);
 const MESSAGE = 64 * 1024;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const DIST = new URL('../dist/', import.meta.url).href;
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function linkPair() {
   const a = new FrameQueue();
@@ -65,7 +68,9 @@ const log = (name, value, unit) => {
 };
 
 console.log(
-  `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${SECONDS}s per row, one process`,
+  `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}, ${SECONDS}s per row`,
 );
 
 // --- handshakes, in memory -------------------------------------------------------------------------
@@ -177,6 +182,127 @@ log(
   }),
   'handshakes/s',
 );
+
+// --- handshakes one server core completes ----------------------------------------------------------
+// The operator's question: the server (this thread) runs only its half of each handshake; clients run in
+// a worker thread (the machine's other core), several connections in flight so the server never waits.
+// Rate = server handshakes completed per second; the event-loop utilization of this thread says how busy
+// its core was, and rate / utilization is the rate of a fully busy server core.
+const CLIENT_WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { kind, port, inFlight, dist, simDir } = workerData;
+let stop = false;
+parentPort.on('message', () => { stop = true; });
+(async () => {
+  const { connectChannel } = await import(dist + 'channel/channel.js');
+  const { connectTcp } = await import(dist + 'runtime/tcp.js');
+  const { toHex } = await import(dist + 'bytes.js');
+  const tls = require('node:tls');
+  let options = {
+    verifier: async (e) => ({ verdict: 'affirming', reportData: toHex(e), errors: [], checks: [] }),
+  };
+  if (simDir !== undefined) {
+    const { simulatorAnchor } = await import(dist + 'runtime/sim/store.js');
+    const { loadPolicy } = await import(dist + 'verify.js');
+    options = { simulatorRoots: [await simulatorAnchor(simDir)], policy: loadPolicy({ platforms: ['sim'] }) };
+  }
+  const once = kind === 'tls'
+    ? () => new Promise((resolve, reject) => {
+        const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, minVersion: 'TLSv1.3' });
+        socket.once('secureConnect', () => { socket.end(); resolve(); });
+        socket.once('error', reject);
+      })
+    : async () => (await connectChannel(await connectTcp('127.0.0.1', port), options)).close();
+  const loop = async () => { while (!stop) await once().catch(() => {}); };
+  await Promise.all(Array.from({ length: inFlight }, loop));
+  parentPort.postMessage('done');
+})();
+`;
+
+async function serverCore(kind, listen, simDir) {
+  let completed = 0;
+  const server = await listen(() => completed++);
+  const worker = new Worker(CLIENT_WORKER, {
+    eval: true,
+    workerData: { kind, port: server.address().port, inFlight: 8, dist: DIST, simDir },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // warm-up
+  const count0 = completed;
+  const elu0 = performance.eventLoopUtilization();
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+  const rate = ((completed - count0) * 1000) / (performance.now() - start);
+  const busy = performance.eventLoopUtilization(elu0).utilization;
+  worker.postMessage('stop');
+  await new Promise((resolve) => worker.once('message', resolve));
+  await worker.terminate();
+  server.close();
+  return { rate, busy };
+}
+
+const noiseServer = (evidence) => (onHandshake) =>
+  listenTcp(0, '127.0.0.1', async (link) => {
+    try {
+      const channel = await acceptChannel(link, { staticKeyPair: serverKey, evidence });
+      onHandshake();
+      for await (const _ of channel);
+      channel.close();
+    } catch {}
+  });
+const tlsServer = (onHandshake) => {
+  const { key, cert } = tlsPair();
+  const server = tlsCreateServer({ key, cert, minVersion: 'TLSv1.3' }, (socket) => {
+    onHandshake();
+    socket.on('data', () => {});
+    socket.on('error', () => {});
+    socket.on('end', () => socket.end());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+};
+const serverRows = {
+  noise: [
+    'veritee channel, no evidence verification (stub evidence)',
+    () => serverCore('noise', noiseServer(stubSource)),
+  ],
+  tls: [
+    'Node TLS 1.3 (X25519 + ECDSA P-256 certificate, full handshakes)',
+    () => serverCore('tls', tlsServer),
+  ],
+  sim: [
+    'veritee channel, simulator evidence (server signs one document per handshake; client verifies)',
+    () => serverCore('noise', noiseServer(sim), simDir),
+  ],
+};
+const serverResults = Object.fromEntries(Object.keys(serverRows).map((key) => [key, []]));
+for (let round = 0; round < Math.min(ROUNDS, 3); round++) {
+  for (const [key, [, run]] of Object.entries(serverRows)) serverResults[key].push(await run());
+}
+for (const [key, [name]] of Object.entries(serverRows)) {
+  const results = serverResults[key];
+  const rateOf = median(results.map((r) => r.rate));
+  const perCore = median(results.map((r) => r.rate / r.busy));
+  log(`server core: ${name}`, rateOf, 'handshakes/s');
+  log(
+    `  per fully busy server core (rate / event-loop utilization ${median(results.map((r) => r.busy)).toFixed(2)})`,
+    perCore,
+    'handshakes/s',
+  );
+}
+{
+  // The X25519 floor of the server's half: 1 ephemeral keygen, 2 imports (client e and s), 3 DH.
+  const { createPublicKey, diffieHellman, generateKeyPairSync } = await import('node:crypto');
+  const peer = generateKeyPairSync('x25519');
+  const x = peer.publicKey.export({ format: 'jwk' }).x;
+  log(
+    'floor: X25519 work of the server half of one XX handshake (1 keygen, 2 imports, 3 DH)',
+    await rate(() => {
+      generateKeyPairSync('x25519');
+      for (let i = 0; i < 2; i++) createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+      for (let i = 0; i < 3; i++) diffieHellman({ privateKey: peer.privateKey, publicKey: peer.publicKey });
+    }),
+    'handshakes/s',
+  );
+}
 
 // --- bulk -------------------------------------------------------------------------------------------
 const payload = randomBytes(MESSAGE);
@@ -342,7 +468,6 @@ const bulk = Object.fromEntries(Object.keys(bulkRows).map((key) => [key, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [key, [, run]] of Object.entries(bulkRows)) bulk[key].push(await run(SECONDS / ROUNDS));
 }
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 for (const [key, [name]] of Object.entries(bulkRows)) log(name, median(bulk[key]), 'MB/s');
 const ratio = (row, floor) => median(bulk[row].map((value, round) => value / bulk[floor][round]));
 console.log('\nmedian per-round ratios to raw 64 KiB seal+open:');
@@ -350,4 +475,9 @@ for (const row of ['memory', 'tcp', 'tlsChacha', 'tlsAes', 'records']) {
   console.log(`  ${row.padEnd(10)} ${(100 * ratio(row, 'sealOpen')).toFixed(0)}%`);
 }
 tcpServer.close();
+console.log(
+  `load at the end: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 process.exit(0);

@@ -7,7 +7,9 @@ const here = import.meta.dirname;
 const available = readdirSync(here)
   // channel-instructions.mjs is run under valgrind with arguments, not on its own.
   .filter(
-    (file) => file.endsWith('.mjs') && !['run.mjs', 'lib.mjs', 'channel-instructions.mjs'].includes(file),
+    (file) =>
+      file.endsWith('.mjs') &&
+      !['run.mjs', 'lib.mjs', 'channel-instructions.mjs', 'channel-ab.mjs'].includes(file),
   )
   .map((file) => file.replace(/\.mjs$/, ''));
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : available;

@@ -198,10 +198,10 @@ export class AttestedChannel {
     }
   }
 
-  async #nextFrame(): Promise<Uint8Array> {
-    let frame: Uint8Array | undefined;
+  async #nextFrame(): Promise<Uint8Array | FrameParts> {
+    let frame: Uint8Array | FrameParts | undefined;
     try {
-      frame = await this.#link.receive();
+      frame = await (this.#link.receiveParts?.() ?? this.#link.receive());
     } catch (error) {
       const typed =
         error instanceof VeriteeError ? error : new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'link failed');

@@ -6,6 +6,12 @@
 import { ErrorCode, VeriteeError } from '../errors.js';
 import { NOISE_MAX_MESSAGE } from './noise.js';
 
+/**
+ * One frame as pieces whose concatenation is it (a 64 KiB record is written, and read from a stream,
+ * without being joined in memory).
+ */
+export type FrameParts = readonly Uint8Array[];
+
 export interface FrameLink {
   /** Sends one frame (1–65535 bytes). */
   send(frame: Uint8Array): void;
@@ -16,6 +22,11 @@ export interface FrameLink {
   sendParts?(parts: readonly Uint8Array[]): void;
   /** The next frame; undefined when the peer ended the link; rejects with a typed error on link errors. */
   receive(): Promise<Uint8Array | undefined>;
+  /**
+   * Optional: `receive`, giving the frame as pieces. Stream links implement it to hand over a frame
+   * that spans several reads without joining it; the channel then opens the record from the pieces.
+   */
+  receiveParts?(): Promise<FrameParts | undefined>;
   /** Ends the link (after queued frames are written). */
   close(): void;
 }
@@ -25,12 +36,12 @@ export interface FrameLink {
  * callbacks; `receive` is the consumer side. `onBacklog` lets a transport pause reading when the
  * consumer falls behind.
  */
-export class FrameQueue {
-  readonly #frames: Uint8Array[] = [];
+export class FrameQueue<Frame extends Uint8Array | FrameParts = Uint8Array> {
+  readonly #frames: Frame[] = [];
   #queuedBytes = 0;
   #ended = false;
   #error: VeriteeError | undefined;
-  #waiter: { resolve: (frame: Uint8Array | undefined) => void; reject: (error: unknown) => void } | undefined;
+  #waiter: { resolve: (frame: Frame | undefined) => void; reject: (error: unknown) => void } | undefined;
   readonly #highWater: number;
   readonly #onBacklog: ((paused: boolean) => void) | undefined;
   #paused = false;
@@ -40,7 +51,7 @@ export class FrameQueue {
     this.#onBacklog = options.onBacklog;
   }
 
-  push(frame: Uint8Array): void {
+  push(frame: Frame): void {
     if (this.#ended) return;
     if (this.#waiter !== undefined) {
       const waiter = this.#waiter;
@@ -49,7 +60,7 @@ export class FrameQueue {
       return;
     }
     this.#frames.push(frame);
-    this.#queuedBytes += frame.length;
+    this.#queuedBytes += frameLength(frame);
     if (!this.#paused && this.#queuedBytes > this.#highWater) {
       this.#paused = true;
       this.#onBacklog?.(true);
@@ -69,10 +80,10 @@ export class FrameQueue {
     }
   }
 
-  receive(): Promise<Uint8Array | undefined> {
+  receive(): Promise<Frame | undefined> {
     const frame = this.#frames.shift();
     if (frame !== undefined) {
-      this.#queuedBytes -= frame.length;
+      this.#queuedBytes -= frameLength(frame);
       if (this.#paused && this.#queuedBytes <= this.#highWater / 2) {
         this.#paused = false;
         this.#onBacklog?.(false);
@@ -92,25 +103,27 @@ export class FrameQueue {
 
 /**
  * Splits a byte stream into `u16 BE length ‖ frame` frames. Total: any byte sequence yields frames or
- * a typed error (a zero length); a stream that ends inside a frame is reported by `finish()`.
+ * a typed error (a zero length); a stream that ends inside a frame is reported by `finish()`. Frames are
+ * returned as pieces: views of the chunks pushed (never copied), so the chunks must not be reused.
  */
 export class FrameDecoder {
-  // Unconsumed input, kept as received: a frame is copied out once, when all its bytes are here.
+  // Unconsumed input, kept as received. At most one frame (≤ 65,537 bytes) is buffered beyond the
+  // frames already returned, since a frame is returned as soon as its last byte arrives.
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   #need = -1; // length of the frame being collected, or -1 while its header is not read
 
   /** Adds bytes; returns the complete frames they finish. */
-  push(chunk: Uint8Array): Uint8Array[] {
+  push(chunk: Uint8Array): FrameParts[] {
     if (chunk.length > 0) {
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
     }
-    const frames: Uint8Array[] = [];
+    const frames: FrameParts[] = [];
     for (;;) {
       if (this.#need < 0) {
         if (this.#buffered < 2) break;
-        const header = this.#take(2);
+        const header = joinParts(this.#take(2));
         const length = (header[0]! << 8) | header[1]!;
         if (length === 0) throw new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, 'zero-length frame');
         this.#need = length;
@@ -122,25 +135,22 @@ export class FrameDecoder {
     return frames;
   }
 
-  /** Removes and returns the next `length` buffered bytes (a copy, or a view when one chunk holds them). */
-  #take(length: number): Uint8Array {
-    const first = this.#chunks[0]!;
+  /** Removes and returns the next `length` buffered bytes, as views of the chunks that hold them. */
+  #take(length: number): Uint8Array[] {
     this.#buffered -= length;
-    if (first.length >= length) {
-      const out = first.slice(0, length);
-      if (first.length === length) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(length);
-      return out;
-    }
-    const out = new Uint8Array(length);
-    let filled = 0;
-    while (filled < length) {
+    const out: Uint8Array[] = [];
+    let left = length;
+    while (left > 0) {
       const chunk = this.#chunks[0]!;
-      const part = Math.min(chunk.length, length - filled);
-      out.set(chunk.subarray(0, part), filled);
-      filled += part;
-      if (part === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(part);
+      if (chunk.length <= left) {
+        out.push(chunk);
+        this.#chunks.shift();
+        left -= chunk.length;
+      } else {
+        out.push(chunk.subarray(0, left));
+        this.#chunks[0] = chunk.subarray(left);
+        left = 0;
+      }
     }
     return out;
   }
@@ -161,14 +171,18 @@ export class FrameDecoder {
 
 /** The 2-byte big-endian length header of a stream frame (whole, or given as pieces). */
 export function frameHeader(frame: Uint8Array | readonly Uint8Array[]): Uint8Array {
-  const length = frame instanceof Uint8Array ? frame.length : partsLength(frame);
+  const length = frameLength(frame);
   if (length === 0 || length > NOISE_MAX_MESSAGE) {
     throw new VeriteeError(ErrorCode.CHANNEL_MESSAGE_TOO_LARGE, `frame of ${length} bytes`);
   }
   return Uint8Array.of(length >> 8, length & 0xff);
 }
 
-function partsLength(parts: readonly Uint8Array[]): number {
+function frameLength(frame: Uint8Array | FrameParts): number {
+  return frame instanceof Uint8Array ? frame.length : partsLength(frame);
+}
+
+function partsLength(parts: FrameParts): number {
   let length = 0;
   for (const part of parts) length += part.length;
   return length;

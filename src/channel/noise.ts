@@ -162,6 +162,10 @@ function encodeNonce(cipher: NoiseCipher, n: number, nonce: DataView): Uint8Arra
 }
 
 /** §5.1: a key (or none) and a nonce counter. */
+function shortCiphertext(): VeriteeError {
+  return new VeriteeError(ErrorCode.CHANNEL_DECRYPT_FAILED, 'ciphertext shorter than its tag');
+}
+
 export class CipherState {
   #key: Uint8Array | undefined;
   #n = 0;
@@ -223,11 +227,33 @@ export class CipherState {
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (this.#key === undefined) return ciphertext;
     const n = this.#claimNonce();
-    if (ciphertext.length < TAG_LEN) {
-      throw new VeriteeError(ErrorCode.CHANNEL_DECRYPT_FAILED, 'ciphertext shorter than its tag');
-    }
-    const nonce = encodeNonce(this.cipher, n, this.#nonce);
-    const plaintext = backend.aeadOpen(AEAD_OF[this.cipher], this.#key, nonce, ad, ciphertext);
+    if (ciphertext.length < TAG_LEN) throw shortCiphertext();
+    const plaintext = backend.aeadOpen(AEAD_OF[this.cipher], this.#key, this.#nonceFor(n), ad, ciphertext);
+    return this.#accept(n, plaintext);
+  }
+
+  /**
+   * `decryptWithAd` for a transport record received as pieces (views of socket reads): returns the
+   * plaintext as pieces, only once the tag has been verified. Requires a key.
+   */
+  decryptWithAdParts(ad: Uint8Array, ciphertext: readonly Uint8Array[]): Uint8Array[] {
+    if (this.#key === undefined) throw protocolError('transport decryption without a key');
+    const n = this.#claimNonce();
+    let length = 0;
+    for (const part of ciphertext) length += part.length;
+    if (length < TAG_LEN) throw shortCiphertext();
+    const key = this.#key;
+    return this.#accept(
+      n,
+      backend.aeadOpenParts(AEAD_OF[this.cipher], key, this.#nonceFor(n), ad, ciphertext),
+    );
+  }
+
+  #nonceFor(n: number): Uint8Array {
+    return encodeNonce(this.cipher, n, this.#nonce);
+  }
+
+  #accept<T>(n: number, plaintext: T | undefined): T {
     if (plaintext === undefined) {
       throw new VeriteeError(
         ErrorCode.CHANNEL_DECRYPT_FAILED,

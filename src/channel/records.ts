@@ -12,6 +12,7 @@
  * Any failure is final: the layer refuses every later call (fail closed).
  */
 import { ErrorCode, VeriteeError } from '../errors.js';
+import { type FrameParts, joinParts } from './link.js';
 import { type CipherState, NOISE_MAX_MESSAGE, TAG_LEN } from './noise.js';
 
 export const RECORD = { dataMore: 0, dataLast: 1, rekey: 2, close: 3 } as const;
@@ -27,11 +28,7 @@ export interface RecordLayerOptions {
   readonly rekeyInterval?: number;
 }
 
-/**
- * One sealed frame as pieces whose concatenation is the Noise transport message (a 64 KiB record is
- * never joined in memory: stream links write the pieces with one gather write).
- */
-export type FrameParts = readonly Uint8Array[];
+export type { FrameParts };
 
 export type ReceivedRecord =
   | { readonly kind: 'message'; readonly message: Uint8Array }
@@ -50,6 +47,7 @@ export class RecordLayer {
   #sentSinceRekey = 0;
   #fragments: Uint8Array[] = [];
   #fragmentBytes = 0;
+  #midMessage = false; // a DATA_MORE record came and its DATA_LAST has not
   #sendClosed = false;
   #receiveClosed = false;
   #failure: VeriteeError | undefined;
@@ -137,15 +135,18 @@ export class RecordLayer {
     return frame;
   }
 
-  /** Decrypts one frame. Throws a typed error (and fails the layer) on anything wrong. */
-  open(frame: Uint8Array): ReceivedRecord {
+  /**
+   * Decrypts one frame (whole, or as pieces such as views of socket reads). Throws a typed error (and
+   * fails the layer) on anything wrong; no plaintext is kept or returned before the tag is verified.
+   */
+  open(frame: Uint8Array | FrameParts): ReceivedRecord {
     this.#checkUsable();
     if (this.#receiveClosed) {
       this.#fail(new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, 'record received after the peer closed'));
     }
-    let plaintext: Uint8Array;
+    let plaintext: Uint8Array[];
     try {
-      plaintext = this.#receive.decryptWithAd(EMPTY, frame);
+      plaintext = this.#receive.decryptWithAdParts(EMPTY, frame instanceof Uint8Array ? [frame] : frame);
     } catch (error) {
       this.#fail(
         error instanceof VeriteeError
@@ -153,9 +154,13 @@ export class RecordLayer {
           : new VeriteeError(ErrorCode.CHANNEL_DECRYPT_FAILED, 'decryption failed'),
       );
     }
-    if (plaintext.length === 0) this.#fail(new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, 'empty record'));
-    const type = plaintext[0]!;
-    const body = plaintext.subarray(1);
+    // The type byte heads the first non-empty piece; the rest is the body.
+    const first = plaintext.findIndex((piece) => piece.length > 0);
+    if (first < 0) this.#fail(new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, 'empty record'));
+    const type = plaintext[first]![0]!;
+    const body = [plaintext[first]!.subarray(1), ...plaintext.slice(first + 1)].filter(
+      (piece) => piece.length > 0,
+    );
     if (type === RECORD.dataMore || type === RECORD.dataLast) return this.#data(type, body);
     if (body.length !== 0)
       this.#fail(new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, 'control record with a body'));
@@ -164,7 +169,7 @@ export class RecordLayer {
       return { kind: 'rekey' };
     }
     if (type === RECORD.close) {
-      if (this.#fragments.length > 0) {
+      if (this.#midMessage) {
         this.#fail(new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'peer closed in the middle of a message'));
       }
       this.#receiveClosed = true;
@@ -173,27 +178,22 @@ export class RecordLayer {
     return this.#fail(new VeriteeError(ErrorCode.CHANNEL_PROTOCOL, `unknown record type ${type}`));
   }
 
-  #data(type: number, body: Uint8Array): ReceivedRecord {
-    if (this.#fragmentBytes + body.length > this.maxMessageSize) {
+  #data(type: number, body: readonly Uint8Array[]): ReceivedRecord {
+    let bodyLength = 0;
+    for (const piece of body) bodyLength += piece.length;
+    if (this.#fragmentBytes + bodyLength > this.maxMessageSize) {
       this.#fail(
         new VeriteeError(ErrorCode.CHANNEL_MESSAGE_TOO_LARGE, 'peer message larger than maxMessageSize', {
           details: `limit ${this.maxMessageSize} bytes`,
         }),
       );
     }
-    if (type === RECORD.dataMore) {
-      this.#fragments.push(body);
-      this.#fragmentBytes += body.length;
-      return { kind: 'partial' };
-    }
-    if (this.#fragments.length === 0) return { kind: 'message', message: body };
-    const message = new Uint8Array(this.#fragmentBytes + body.length);
-    let offset = 0;
-    for (const fragment of this.#fragments) {
-      message.set(fragment, offset);
-      offset += fragment.length;
-    }
-    message.set(body, offset);
+    // Fragments are kept as the decrypted pieces and joined once, when the message is complete.
+    this.#fragments.push(...body);
+    this.#fragmentBytes += bodyLength;
+    this.#midMessage = type === RECORD.dataMore;
+    if (this.#midMessage) return { kind: 'partial' };
+    const message = this.#fragments.length === 1 ? this.#fragments[0]! : joinParts(this.#fragments);
     this.#fragments = [];
     this.#fragmentBytes = 0;
     return { kind: 'message', message };

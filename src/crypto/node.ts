@@ -144,6 +144,44 @@ function sealParts(
   return out;
 }
 
+/** A Buffer seen as a plain Uint8Array (the interface returns Uint8Array, not Buffer's subclass). */
+function plainView(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+function openParts(
+  name: AeadName,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  ciphertext: readonly Uint8Array[],
+): Uint8Array[] | undefined {
+  let length = 0;
+  for (const part of ciphertext) length += part.length;
+  if (length < TAG_LENGTH) return undefined;
+  // The body pieces are decrypted as they are (no join); the tag may straddle two pieces.
+  const bodyLength = length - TAG_LENGTH;
+  const tag = new Uint8Array(TAG_LENGTH);
+  const decipher = createDecipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
+  if (ad.length > 0) decipher.setAAD(ad);
+  const out: Uint8Array[] = [];
+  let offset = 0;
+  for (const part of ciphertext) {
+    const bodyEnd = Math.min(part.length, Math.max(0, bodyLength - offset));
+    if (bodyEnd > 0) out.push(plainView(decipher.update(part.subarray(0, bodyEnd))));
+    if (bodyEnd < part.length) tag.set(part.subarray(bodyEnd), offset + bodyEnd - bodyLength);
+    offset += part.length;
+  }
+  decipher.setAuthTag(tag);
+  try {
+    const rest = decipher.final(); // empty for these stream-mode AEADs
+    if (rest.length > 0) out.push(plainView(rest));
+  } catch {
+    return undefined; // the decrypted pieces are dropped unseen
+  }
+  return out.length === 0 ? [new Uint8Array(0)] : out;
+}
+
 export const backend: CryptoBackend = {
   name: 'node:crypto',
   hash(name, data) {
@@ -231,24 +269,16 @@ export const backend: CryptoBackend = {
     let length = 0;
     for (const part of parts) length += part.length;
     const sealed = Buffer.concat(parts, length);
-    return new Uint8Array(sealed.buffer, sealed.byteOffset, sealed.length);
+    return plainView(sealed);
   },
   aeadSealParts: sealParts,
   aeadOpen(name, key, nonce, ad, ciphertext) {
-    if (ciphertext.length < TAG_LENGTH) return undefined;
-    const bodyLength = ciphertext.length - TAG_LENGTH;
-    const decipher = createDecipheriv(NODE_AEAD[name], key, nonce, { authTagLength: TAG_LENGTH });
-    if (ad.length > 0) decipher.setAAD(ad);
-    decipher.setAuthTag(ciphertext.subarray(bodyLength));
-    const body = decipher.update(ciphertext.subarray(0, bodyLength));
-    try {
-      const rest = decipher.final();
-      if (rest.length === 0) return new Uint8Array(body.buffer, body.byteOffset, body.length);
-      return new Uint8Array(Buffer.concat([body, rest]));
-    } catch {
-      return undefined;
-    }
+    const parts = openParts(name, key, nonce, ad, [ciphertext]);
+    if (parts === undefined) return undefined;
+    if (parts.length === 1) return parts[0]!;
+    return plainView(Buffer.concat(parts));
   },
+  aeadOpenParts: openParts,
 };
 
 function verifySync(

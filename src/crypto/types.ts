@@ -101,4 +101,15 @@ export interface CryptoBackend {
     ad: Uint8Array,
     ciphertext: Uint8Array,
   ): Uint8Array | undefined;
+  /**
+   * `aeadOpen` of ciphertext ‖ tag given as pieces (e.g. views of socket reads), returning the plaintext
+   * as pieces whose concatenation is it. Nothing is returned before the tag has been verified.
+   */
+  aeadOpenParts(
+    name: AeadName,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    ciphertext: readonly Uint8Array[],
+  ): Uint8Array[] | undefined;
 }

@@ -264,6 +264,17 @@ export const backend: CryptoBackend = {
       return undefined;
     }
   },
+  aeadOpenParts(name, key, nonce, ad, ciphertext) {
+    // noble opens one contiguous buffer: the pieces are joined first.
+    const plaintext = backend.aeadOpen(
+      name,
+      key,
+      nonce,
+      ad,
+      ciphertext.length === 1 ? ciphertext[0]! : concat(...ciphertext),
+    );
+    return plaintext === undefined ? undefined : [plaintext];
+  },
 };
 
 // DER prefixes of SubjectPublicKeyInfo for uncompressed P-256 / P-384 points (RFC 5480 §2).

@@ -1,6 +1,13 @@
 /** Node TCP links for the channel: `u16 BE length ‖ frame` over a socket. */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { FrameDecoder, type FrameLink, FrameQueue, frameHeader } from '../channel/link.js';
+import {
+  FrameDecoder,
+  type FrameLink,
+  type FrameParts,
+  FrameQueue,
+  frameHeader,
+  joinParts,
+} from '../channel/link.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 
 /** Wraps a connected socket as a frame link. */
@@ -8,7 +15,10 @@ export function tcpLink(socket: Socket): FrameLink {
   socket.setNoDelay(true);
   let corked = false;
   const decoder = new FrameDecoder();
-  const queue = new FrameQueue({ onBacklog: (paused) => (paused ? socket.pause() : socket.resume()) });
+  // Frames are queued as views of the socket's reads (Node allocates a fresh buffer for each read).
+  const queue = new FrameQueue<FrameParts>({
+    onBacklog: (paused) => (paused ? socket.pause() : socket.resume()),
+  });
   socket.on('data', (chunk: Buffer) => {
     try {
       for (const frame of decoder.push(chunk)) queue.push(frame);
@@ -49,7 +59,11 @@ export function tcpLink(socket: Socket): FrameLink {
   return {
     send: (frame) => sendParts([frame]),
     sendParts,
-    receive: () => queue.receive(),
+    receive: async () => {
+      const parts = await queue.receive();
+      return parts === undefined ? undefined : joinParts(parts);
+    },
+    receiveParts: () => queue.receive(),
     close() {
       if (!socket.destroyed) socket.end();
     },

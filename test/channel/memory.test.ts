@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '#crypto';
 import { utf8Decode } from '../../src/bytes.js';
 import { acceptChannel, connectChannel } from '../../src/channel/channel.js';
-import { type FrameLink, FrameQueue, joinParts } from '../../src/channel/link.js';
+import { encodeFrame, FrameDecoder, type FrameLink, FrameQueue, joinParts } from '../../src/channel/link.js';
 import { CipherState, NOISE_MAX_MESSAGE } from '../../src/channel/noise.js';
 import { MAX_RECORD_BODY, RecordLayer } from '../../src/channel/records.js';
 import { VeriteeError } from '../../src/errors.js';
@@ -109,6 +109,57 @@ describe(`records sealed as pieces (${backend.name})`, () => {
     const last = receiver.open(joinParts(frames[1]!));
     expect(last.kind === 'message' && toHexString(last.message)).toBe(toHexString(message));
     expect(() => receiver.open(joinParts(frames[1]!))).toThrow(VeriteeError); // replayed
+  });
+
+  it('opens records from a stream cut anywhere (frames as views of the reads, the tag across two)', () => {
+    const message = backend.randomBytes(2 * MAX_RECORD_BODY + 300);
+    for (const chunkSize of [1, 7, 16, 17, 1000, 65_536, 65_537, 200_000]) {
+      const [send, receive] = pairedStates();
+      const sender = new RecordLayer(send.state, new CipherState('ChaChaPoly', backend.randomBytes(32)));
+      const receiver = new RecordLayer(new CipherState('ChaChaPoly', backend.randomBytes(32)), receive.state);
+      const stream = joinParts(
+        [...sender.sealMessage(message), sender.sealClose()].map((f) => encodeFrame(joinParts(f))),
+      );
+      const decoder = new FrameDecoder();
+      const records = [];
+      for (let offset = 0; offset < stream.length; offset += chunkSize) {
+        const chunk = stream.subarray(offset, offset + chunkSize);
+        for (const parts of decoder.push(chunk)) {
+          for (const part of parts) expect(part.buffer).toBe(stream.buffer); // views, not copies
+          records.push(receiver.open(parts));
+        }
+      }
+      decoder.finish();
+      expect(records.map((record) => record.kind)).toEqual(['partial', 'partial', 'message', 'close']);
+      const got = records[2]!;
+      expect(got.kind === 'message' && toHexString(got.message)).toBe(toHexString(message));
+    }
+  });
+
+  it('refuses a record whose tag (split across pieces) or body piece is changed, and fails closed', () => {
+    for (const flip of [3, 65_520, 65_530, 65_534]) {
+      const [send, receive] = pairedStates();
+      const sender = new RecordLayer(send.state, new CipherState('ChaChaPoly', backend.randomBytes(32)));
+      const receiver = new RecordLayer(new CipherState('ChaChaPoly', backend.randomBytes(32)), receive.state);
+      const frame = joinParts(sender.sealMessage(backend.randomBytes(MAX_RECORD_BODY))[0]!).slice();
+      frame[flip]! ^= 1;
+      const pieces = [frame.subarray(0, 65_525), frame.subarray(65_525)]; // the tag starts at 65,519
+      expect(() => receiver.open(pieces)).toThrow(
+        expect.objectContaining({ code: 'CHANNEL_DECRYPT_FAILED' }),
+      );
+      expect(() => receiver.open(pieces)).toThrow(expect.objectContaining({ code: 'CHANNEL_CLOSED' }));
+    }
+  });
+
+  it('reports CLOSE after an empty DATA_MORE record as truncation', () => {
+    const [send, receive] = pairedStates();
+    const sender = new RecordLayer(send.state, new CipherState('ChaChaPoly', backend.randomBytes(32)));
+    const receiver = new RecordLayer(new CipherState('ChaChaPoly', backend.randomBytes(32)), receive.state);
+    const emptyMore = send.state.encryptWithAd(new Uint8Array(0), Uint8Array.of(0)); // DATA_MORE, no body
+    expect(receiver.open(emptyMore)).toEqual({ kind: 'partial' });
+    expect(() => receiver.open(sender.sealClose())).toThrow(
+      expect.objectContaining({ code: 'CHANNEL_TRUNCATED' }),
+    );
   });
 });
 

@@ -3,7 +3,7 @@
  * directions and lets a test flip, drop, replay, reorder, inject or cut frames.
  */
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder } from '../../src/channel/link.js';
+import { encodeFrame, FrameDecoder, joinParts } from '../../src/channel/link.js';
 
 export type Direction = 'toServer' | 'toClient';
 
@@ -23,7 +23,8 @@ function pipe(from: Socket, to: Socket, direction: Direction, tamper: Tamper): v
   const decoder = new FrameDecoder();
   let index = 0;
   from.on('data', (chunk: Buffer) => {
-    for (const frame of decoder.push(chunk)) {
+    for (const parts of decoder.push(chunk)) {
+      const frame = joinParts(parts);
       for (const action of tamper(direction, index, frame)) {
         if (action === 'cut') {
           to.end();
