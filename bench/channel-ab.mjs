@@ -71,7 +71,7 @@ for (const k of ['old', 'new'])
     k,
     med(res[k]).toFixed(0),
     'MB/s',
-    (100 * med(res[k].map((v, i) => v / res.raw[i]))).toFixed(0) + '% of raw',
+    `${(100 * med(res[k].map((v, i) => v / res.raw[i]))).toFixed(0)}% of raw`,
     'rounds',
     res[k].map((v) => ((100 * v) / 1).toFixed(0) / 100).join(' '),
   );

@@ -14,7 +14,9 @@ describe('KMS with simulator evidence', () => {
   it('the simulated app prints the simulator warning once, naming its root', async () => {
     const cluster = await startCluster(1);
     try {
-      expect(cluster.warnings).toEqual([`${SIMULATOR_WARNING} (format nitro, roots in ${cluster.sim.simDir})`]);
+      expect(cluster.warnings).toEqual([
+        `${SIMULATOR_WARNING} (format nitro, roots in ${cluster.sim.simDir})`,
+      ]);
       expect(cluster.sim.releasePolicy.platforms).toEqual(['sim']);
       expect(Object.keys(cluster.sim.releasePolicy.measurements)).toEqual(['pcr0', 'pcr1', 'pcr2']);
     } finally {
