@@ -31,11 +31,14 @@ export function isSimulatorAnchor(anchor: TrustAnchor): boolean {
 }
 
 /**
- * True when two anchors are the same root (same certificate). Compared by fingerprint, not object
- * identity: memoised chains keep the anchor object of the call that verified them first.
+ * True when two anchors are the same root (same certificate) trusted the same way. Compared by
+ * fingerprint, not object identity: memoised chains keep the anchor object of the call that verified
+ * them first. A root trusted once as a simulator root and once as a vendor root is not the same anchor.
  */
 export function sameAnchor(a: TrustAnchor, b: TrustAnchor): boolean {
-  return a.certificate.fingerprint === b.certificate.fingerprint;
+  return (
+    a.certificate.fingerprint === b.certificate.fingerprint && isSimulatorAnchor(a) === isSimulatorAnchor(b)
+  );
 }
 
 export interface ChainOptions {
