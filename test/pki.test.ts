@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
+import { equalBytes } from '../src/bytes.js';
 import { ErrorCode, VeriteeError } from '../src/errors.js';
 import { type Certificate, parseCertificate, parsePemCertificates } from '../src/pki/certificate.js';
 import { makeTrustAnchor, verifyChain } from '../src/pki/chain.js';
@@ -28,6 +29,27 @@ describe('pinned roots', () => {
       const file = readFileSync(join(import.meta.dirname, '..', 'roots', `${value.id}.pem`), 'utf8');
       expect(file.trim()).toBe(value.pem.trim());
     }
+  });
+
+  // pinnedAnchor trusts the pinned bytes without re-verifying the self-signature at run time; this is
+  // where that signature is checked, once, for every embedded root.
+  it('every embedded root is self-signed with a valid signature', async () => {
+    let roots = 0;
+    for (const value of Object.values(embedded)) {
+      if (typeof value !== 'object' || value === null || !('pem' in value)) continue;
+      const certificate = loadPinnedCertificate(value);
+      if (!equalBytes(certificate.issuerDer, certificate.subjectDer)) continue;
+      await expect(makeTrustAnchor(value.name, certificate)).resolves.toMatchObject({ certificate });
+      await expect(pinnedAnchor(value)).resolves.toMatchObject({ certificate });
+      roots++;
+    }
+    expect(roots).toBe(5); // AWS G1, Intel SGX Root CA, the Milan, Genoa and Turin ARKs
+  });
+
+  it('refuses an embedded certificate that is not self-issued as a pinned anchor', async () => {
+    await expect(pinnedAnchor(embedded.AMD_MILAN_ASK)).rejects.toMatchObject({
+      code: ErrorCode.CHAIN_UNTRUSTED_ROOT,
+    });
   });
 
   it('the AWS root is G1 with the fingerprint AWS publishes', async () => {
