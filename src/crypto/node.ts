@@ -8,6 +8,7 @@ import {
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
+  hkdfSync,
   type KeyObject,
   type JsonWebKey as NodeJsonWebKey,
   constants as nodeConstants,
@@ -45,6 +46,7 @@ const EC_SPKI_PREFIX: Record<'P-256' | 'P-384', Uint8Array> = {
   'P-384': Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'),
 };
 const TAG_LENGTH = 16;
+const EMPTY_INFO = new Uint8Array(0);
 
 // Importing a key costs 3–20× a scalar multiplication in OpenSSL 3, so imported and generated X25519
 // keys are remembered per key array (the handshake reuses the same arrays for its three DH steps).
@@ -77,12 +79,12 @@ function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   return keyObject;
 }
 
-function rawX25519Public(keyObject: KeyObject): Uint8Array {
-  return new Uint8Array(Buffer.from(keyObject.export({ format: 'jwk' }).x ?? '', 'base64url'));
-}
+// SubjectPublicKeyInfo DER of an X25519 key (RFC 8410): a fixed 12-byte prefix, then the 32-byte key.
+const X25519_SPKI_PREFIX_LENGTH = 12;
 
-function rawX25519Private(keyObject: KeyObject): Uint8Array {
-  return new Uint8Array(Buffer.from(keyObject.export({ format: 'jwk' }).d ?? '', 'base64url'));
+function rawX25519Public(keyObject: KeyObject): Uint8Array {
+  const der = keyObject.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(X25519_SPKI_PREFIX_LENGTH));
 }
 
 const NODE_CURVE: Record<string, 'P-256' | 'P-384' | 'P-521'> = {
@@ -244,12 +246,28 @@ export const backend: CryptoBackend = {
   hmac(name, key, data) {
     return new Uint8Array(createHmac(NODE_CHANNEL_HASH[name], key).update(data).digest());
   },
+  noiseHkdf(name, ck, ikm, outputs) {
+    // One OpenSSL HKDF call instead of 3–4 HMAC objects: Noise's HKDF is RFC 5869 with salt = ck and no info.
+    const length = outputs * (name === 'BLAKE2b' ? 64 : 32);
+    return new Uint8Array(hkdfSync(NODE_CHANNEL_HASH[name], ikm, ck, EMPTY_INFO, length));
+  },
   x25519Generate() {
-    const pair = generateKeyPairSync('x25519');
-    const privateKey = rawX25519Private(pair.privateKey);
-    const publicKey = rawX25519Public(pair.publicKey);
-    privateKeyObjects.set(privateKey, pair.privateKey);
-    publicKeyObjects.set(publicKey, pair.publicKey);
+    // Encoded by OpenSSL inside the generation, not exported from KeyObjects afterwards: on Node 20, a JWK
+    // export of a freshly generated X25519 KeyObject can deadlock its thread when a garbage collection
+    // runs inside the export (the key-generation job's finalizer takes the key's mutex the export holds).
+    const pair = generateKeyPairSync('x25519', {
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    });
+    const publicKey = new Uint8Array(pair.publicKey.subarray(X25519_SPKI_PREFIX_LENGTH));
+    const privateKey = new Uint8Array(pair.privateKey.subarray(X25519_PKCS8_PREFIX.length));
+    if (publicKey.length !== 32 || privateKey.length !== 32)
+      throw new Error('unexpected X25519 key encoding');
+    privateKeyObjects.set(
+      privateKey,
+      createPrivateKey({ key: pair.privateKey, format: 'der', type: 'pkcs8' }),
+    );
+    pair.privateKey.fill(0);
     return { privateKey, publicKey };
   },
   x25519PublicKey(privateKey) {
