@@ -312,11 +312,12 @@ export class SymmetricState {
 
   /** §4.3 HKDF with HMAC-HASH, returning `outputs` values of HASHLEN bytes. */
   #hkdf(ikm: Uint8Array, outputs: 2 | 3): Uint8Array[] {
-    const joined = backend.noiseHkdf(HASH_OF[this.hash], this.#ck, ikm, outputs);
-    const out: Uint8Array[] = [];
-    for (let i = 0; i < outputs; i++) out.push(joined.slice(i * this.hashLen, (i + 1) * this.hashLen));
-    joined.fill(0);
-    return out;
+    const hmac = (key: Uint8Array, data: Uint8Array) => backend.hmac(HASH_OF[this.hash], key, data);
+    const tempKey = hmac(this.#ck, ikm);
+    const out1 = hmac(tempKey, Uint8Array.of(1));
+    const out2 = hmac(tempKey, concat(out1, Uint8Array.of(2)));
+    if (outputs === 2) return [out1, out2];
+    return [out1, out2, hmac(tempKey, concat(out2, Uint8Array.of(3)))];
   }
 
   mixKey(ikm: Uint8Array): void {

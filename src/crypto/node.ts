@@ -8,7 +8,6 @@ import {
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
-  hkdfSync,
   type KeyObject,
   type JsonWebKey as NodeJsonWebKey,
   constants as nodeConstants,
@@ -46,7 +45,6 @@ const EC_SPKI_PREFIX: Record<'P-256' | 'P-384', Uint8Array> = {
   'P-384': Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'),
 };
 const TAG_LENGTH = 16;
-const EMPTY_INFO = new Uint8Array(0);
 
 // Importing a key costs 3–20× a scalar multiplication in OpenSSL 3, so imported and generated X25519
 // keys are remembered per key array (the handshake reuses the same arrays for its three DH steps).
@@ -246,28 +244,22 @@ export const backend: CryptoBackend = {
   hmac(name, key, data) {
     return new Uint8Array(createHmac(NODE_CHANNEL_HASH[name], key).update(data).digest());
   },
-  noiseHkdf(name, ck, ikm, outputs) {
-    // One OpenSSL HKDF call instead of 3–4 HMAC objects: Noise's HKDF is RFC 5869 with salt = ck and no info.
-    const length = outputs * (name === 'BLAKE2b' ? 64 : 32);
-    return new Uint8Array(hkdfSync(NODE_CHANNEL_HASH[name], ikm, ck, EMPTY_INFO, length));
-  },
   x25519Generate() {
-    // Encoded by OpenSSL inside the generation, not exported from KeyObjects afterwards: on Node 20, a JWK
-    // export of a freshly generated X25519 KeyObject can deadlock its thread when a garbage collection
-    // runs inside the export (the key-generation job's finalizer takes the key's mutex the export holds).
+    // Encoded as JWK by OpenSSL inside the generation, not exported from KeyObjects afterwards: on Node 20
+    // a JWK export of a freshly generated X25519 KeyObject can deadlock its thread when a garbage
+    // collection runs inside the export (the generation job's finalizer waits for the key's mutex the
+    // export holds). DER encodings would avoid the JWK code too, but OpenSSL 3's DER decoder makes the
+    // private-key import ~15× slower than this JWK one.
+    // (@types/node has no overload for JWK encodings; Node returns plain JWK objects for them.)
     const pair = generateKeyPairSync('x25519', {
-      publicKeyEncoding: { type: 'spki', format: 'der' },
-      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
-    });
-    const publicKey = new Uint8Array(pair.publicKey.subarray(X25519_SPKI_PREFIX_LENGTH));
-    const privateKey = new Uint8Array(pair.privateKey.subarray(X25519_PKCS8_PREFIX.length));
-    if (publicKey.length !== 32 || privateKey.length !== 32)
-      throw new Error('unexpected X25519 key encoding');
-    privateKeyObjects.set(
-      privateKey,
-      createPrivateKey({ key: pair.privateKey, format: 'der', type: 'pkcs8' }),
-    );
-    pair.privateKey.fill(0);
+      publicKeyEncoding: { format: 'jwk' },
+      privateKeyEncoding: { format: 'jwk' },
+    } as never) as unknown as { privateKey: NodeJsonWebKey; publicKey: NodeJsonWebKey };
+    const jwk = pair.privateKey;
+    const privateKey = new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url'));
+    const publicKey = new Uint8Array(Buffer.from(pair.publicKey.x ?? '', 'base64url'));
+    if (privateKey.length !== 32 || publicKey.length !== 32) throw new Error('unexpected X25519 JWK');
+    privateKeyObjects.set(privateKey, createPrivateKey({ key: jwk, format: 'jwk' }));
     return { privateKey, publicKey };
   },
   x25519PublicKey(privateKey) {

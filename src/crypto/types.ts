@@ -65,11 +65,6 @@ export interface CryptoBackend {
   channelHash(name: ChannelHashName, data: Uint8Array): Uint8Array;
   /** HMAC (RFC 2104) with a channel hash. */
   hmac(name: ChannelHashName, key: Uint8Array, data: Uint8Array): Uint8Array;
-  /**
-   * Noise's HKDF (§4.3): `outputs` values of HASHLEN bytes from chaining key `ck` and `ikm`. This is RFC 5869
-   * HKDF-Extract(salt = ck, ikm) then HKDF-Expand(info = empty, outputs × HASHLEN), returned joined.
-   */
-  noiseHkdf(name: ChannelHashName, ck: Uint8Array, ikm: Uint8Array, outputs: 2 | 3): Uint8Array;
   /** A fresh random X25519 key pair. */
   x25519Generate(): X25519KeyPair;
   /** The public key of a raw 32-byte private key. */

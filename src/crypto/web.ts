@@ -236,19 +236,6 @@ export const backend: CryptoBackend = {
   hmac(name, key, data) {
     return hmac(CHANNEL_HMAC_HASHES[name], key, data);
   },
-  noiseHkdf(name, ck, ikm, outputs) {
-    // Noise §4.3 as written: temp_key = HMAC(ck, ikm); output_i = HMAC(temp_key, output_{i-1} ‖ i).
-    const hash = CHANNEL_HMAC_HASHES[name];
-    const tempKey = hmac(hash, ck, ikm);
-    const out = new Uint8Array(outputs * hash.outputLen);
-    let previous = new Uint8Array(0);
-    for (let i = 1; i <= outputs; i++) {
-      previous = hmac(hash, tempKey, concat(previous, Uint8Array.of(i)));
-      out.set(previous, (i - 1) * hash.outputLen);
-    }
-    tempKey.fill(0);
-    return out;
-  },
   x25519Generate() {
     const privateKey = x25519.utils.randomSecretKey();
     return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
