@@ -643,6 +643,11 @@ for (let round = 0; round < ROUNDS; round++) {
     bulk[key].push(await run(SECONDS / ROUNDS));
   }
 }
+console.log(
+  'bulk: one-process rows seal and open every byte on one core; two-thread rows run the sender in a worker\n' +
+    'and the receiver here (each end on its own core) and count bytes delivered (for the channel: after\n' +
+    'authentication) at the receiver per second; medians over rounds:',
+);
 for (const [key, [name]] of Object.entries(bulkRows)) log(name, median(bulk[key]), 'MB/s');
 const ratio = (row, floor) => median(bulk[row].map((value, round) => value / bulk[floor][round]));
 console.log('\nmedian per-round ratios to raw 64 KiB seal+open:');
