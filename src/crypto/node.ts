@@ -77,12 +77,12 @@ function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   return keyObject;
 }
 
-function rawX25519Public(keyObject: KeyObject): Uint8Array {
-  return new Uint8Array(Buffer.from(keyObject.export({ format: 'jwk' }).x ?? '', 'base64url'));
-}
+// SubjectPublicKeyInfo DER of an X25519 key (RFC 8410): a fixed 12-byte prefix, then the 32-byte key.
+const X25519_SPKI_PREFIX_LENGTH = 12;
 
-function rawX25519Private(keyObject: KeyObject): Uint8Array {
-  return new Uint8Array(Buffer.from(keyObject.export({ format: 'jwk' }).d ?? '', 'base64url'));
+function rawX25519Public(keyObject: KeyObject): Uint8Array {
+  const der = keyObject.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(X25519_SPKI_PREFIX_LENGTH));
 }
 
 const NODE_CURVE: Record<string, 'P-256' | 'P-384' | 'P-521'> = {
@@ -245,11 +245,21 @@ export const backend: CryptoBackend = {
     return new Uint8Array(createHmac(NODE_CHANNEL_HASH[name], key).update(data).digest());
   },
   x25519Generate() {
-    const pair = generateKeyPairSync('x25519');
-    const privateKey = rawX25519Private(pair.privateKey);
-    const publicKey = rawX25519Public(pair.publicKey);
-    privateKeyObjects.set(privateKey, pair.privateKey);
-    publicKeyObjects.set(publicKey, pair.publicKey);
+    // Encoded as JWK by OpenSSL inside the generation, not exported from KeyObjects afterwards: on Node 20
+    // a JWK export of a freshly generated X25519 KeyObject can deadlock its thread when a garbage
+    // collection runs inside the export (the generation job's finalizer waits for the key's mutex the
+    // export holds). DER encodings would avoid the JWK code too, but OpenSSL 3's DER decoder makes the
+    // private-key import ~15× slower than this JWK one.
+    // (@types/node has no overload for JWK encodings; Node returns plain JWK objects for them.)
+    const pair = generateKeyPairSync('x25519', {
+      publicKeyEncoding: { format: 'jwk' },
+      privateKeyEncoding: { format: 'jwk' },
+    } as never) as unknown as { privateKey: NodeJsonWebKey; publicKey: NodeJsonWebKey };
+    const jwk = pair.privateKey;
+    const privateKey = new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url'));
+    const publicKey = new Uint8Array(Buffer.from(pair.publicKey.x ?? '', 'base64url'));
+    if (privateKey.length !== 32 || publicKey.length !== 32) throw new Error('unexpected X25519 JWK');
+    privateKeyObjects.set(privateKey, createPrivateKey({ key: jwk, format: 'jwk' }));
     return { privateKey, publicKey };
   },
   x25519PublicKey(privateKey) {
