@@ -101,8 +101,14 @@ class HttpError extends Error {
 
 export function createEnclaveServer(handler: EnclaveHandler, options: EnclaveServerOptions): EnclaveServer {
   const channelKeyPair: X25519KeyPair = backend.x25519Generate();
-  const signing = generateKeyPairSync('ed25519');
-  const signingKey = new Uint8Array(Buffer.from(signing.publicKey.export({ format: 'jwk' }).x!, 'base64url'));
+  // Public half as JWK (encoded by the generation itself: a JWK export of a freshly generated KeyObject can deadlock on Node 20, see src/crypto/node.ts)
+  const signing = generateKeyPairSync('ed25519', {
+    publicKeyEncoding: { format: 'jwk' },
+  } as never) as unknown as {
+    privateKey: KeyObject;
+    publicKey: JsonWebKey;
+  };
+  const signingKey = new Uint8Array(Buffer.from(signing.publicKey.x!, 'base64url'));
   const maxBody = options.maxBodyBytes ?? 1 << 20;
   const log = options.log ?? (() => {});
 

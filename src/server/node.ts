@@ -32,8 +32,12 @@ export function loadOrCreateServiceKey(path = join(configDir(), 'verifier-key.jw
     }
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const key = privateKey.export({ format: 'jwk' }) as JsonWebKey;
+  // JWK (encoded by the generation itself: a JWK export of a freshly generated KeyObject can deadlock on Node 20, see src/crypto/node.ts)
+  const { privateKey } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { format: 'jwk' },
+  } as never) as unknown as { privateKey: JsonWebKey };
+  const key = privateKey;
   writeFileSync(path, `${JSON.stringify(key)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
   return { key, created: true };

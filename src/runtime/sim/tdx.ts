@@ -140,9 +140,12 @@ export class SimulatedTdx {
       rtmr: rtmr as unknown as SimulatedTdMeasurements['rtmr'],
     };
     // A fresh attestation key, as the QE generates at start-up.
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    // Public half as JWK (encoded by the generation itself: a JWK export of a freshly generated KeyObject can deadlock on Node 20, see src/crypto/node.ts)
+    const { privateKey, publicKey: jwk } = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      publicKeyEncoding: { format: 'jwk' },
+    } as never) as unknown as { privateKey: KeyObject; publicKey: JsonWebKey };
     this.#attestationKey = privateKey;
-    const jwk = publicKey.export({ format: 'jwk' });
     this.#attestationPublicKey = concatBytes(
       new Uint8Array(Buffer.from(jwk.x!, 'base64url')),
       new Uint8Array(Buffer.from(jwk.y!, 'base64url')),
