@@ -26,7 +26,8 @@ import type { PublicKey } from '../../crypto/types.js';
 import { ErrorCode, VeriteeError, wrapErrors } from '../../errors.js';
 import {
   type Certificate,
-  checkNotRevoked,
+  checkCrlCovers,
+  checkSerialNotRevoked,
   INTEL_SGX_ROOT_CA,
   isSimulatorAnchor,
   parsePemCertificates,
@@ -37,7 +38,7 @@ import {
 } from '../../pki/index.js';
 import type { Policy } from '../../policy/types.js';
 import type { Check, CommonClaims, Issue, VerifiedEvidence } from '../../result.js';
-import { verifyChainMemo } from './chains.js';
+import { knownChain, verifyChainMemo } from './chains.js';
 import {
   checkCollateralAt,
   parseDcapCollateral,
@@ -374,6 +375,12 @@ interface PckChain {
   readonly caName: string;
   /** Built once per platform and frozen: every result for the platform shares it. */
   readonly claims: PckClaims;
+  /**
+   * The collateral this chain's CA and certificates were last found to pair with (its PCK CRL issued by
+   * this CA, each CRL naming the issuer of the certificate it is checked against). Those comparisons are of
+   * bytes of these two unchanging objects only; revoked serials are still looked up on every use.
+   */
+  pairedWith?: SignedCollateral | undefined;
 }
 
 function pckClaims(leaf: Certificate, extension: PckExtension, caName: string): PckClaims {
@@ -434,7 +441,9 @@ async function verifyPckChain(
 ): Promise<Date> {
   const path = 'quote/pckChain';
   const [leaf, ca] = pckChain.certificates;
-  const chain = await verifyChainMemo(pckChain.certificates, { at, anchors, path, maxLength: 3 });
+  const options = { at, anchors, path, maxLength: 3 };
+  const chain =
+    knownChain(pckChain.certificates, options) ?? (await verifyChainMemo(pckChain.certificates, options));
   if (!sameAnchor(chain.anchor, anchor)) {
     throw new VeriteeError(
       ErrorCode.CHAIN_UNTRUSTED_ROOT,
@@ -442,17 +451,30 @@ async function verifyPckChain(
       { path },
     );
   }
-  const crlIssuer = signed.pckCrlChain[0]!;
-  if (!equalBytes(crlIssuer.subjectDer, ca.subjectDer) || !equalBytes(crlIssuer.spki, ca.spki)) {
-    throw new VeriteeError(
-      ErrorCode.CRL_ISSUER_MISMATCH,
-      `PCK CRL is issued by "${crlIssuer.subject}" but the PCK certificate chains to "${ca.subject}"`,
-      { path: 'collateral/pckCrl' },
-    );
+  if (pckChain.pairedWith !== signed) {
+    const crlIssuer = signed.pckCrlChain[0]!;
+    if (!equalBytes(crlIssuer.subjectDer, ca.subjectDer) || !equalBytes(crlIssuer.spki, ca.spki)) {
+      throw new VeriteeError(
+        ErrorCode.CRL_ISSUER_MISMATCH,
+        `PCK CRL is issued by "${crlIssuer.subject}" but the PCK certificate chains to "${ca.subject}"`,
+        { path: 'collateral/pckCrl' },
+      );
+    }
+    checkCrlCovers(leaf, signed.pckCrl, `${path}[0]`);
+    checkCrlCovers(ca, signed.rootCaCrl, `${path}[1]`);
+    pckChain.pairedWith = signed;
   }
-  checkNotRevoked(leaf, signed.pckCrl, `${path}[0]`);
-  checkNotRevoked(ca, signed.rootCaCrl, `${path}[1]`);
+  checkSerialNotRevoked(leaf, signed.pckCrl, `${path}[0]`);
+  checkSerialNotRevoked(ca, signed.rootCaCrl, `${path}[1]`);
   return chain.validUntil;
+}
+
+// The pinned Intel SGX Root CA as an anchor list, once loaded (the same one every call would load).
+let defaultAnchors: readonly TrustAnchor[] | undefined;
+
+async function loadDefaultAnchors(): Promise<readonly TrustAnchor[]> {
+  defaultAnchors = Object.freeze([await pinnedAnchor(INTEL_SGX_ROOT_CA)]);
+  return defaultAnchors;
 }
 
 /**
@@ -460,7 +482,7 @@ async function verifyPckChain(
  * each marked `simulator` whatever the caller set, so a chain to one can only ever yield platform `sim`.
  */
 async function trustAnchors(options: DcapVerifyOptions): Promise<readonly TrustAnchor[]> {
-  const vendor = options.anchors ?? [await pinnedAnchor(INTEL_SGX_ROOT_CA)];
+  const vendor = options.anchors ?? defaultAnchors ?? (await loadDefaultAnchors());
   if (options.simulatorRoots === undefined || options.simulatorRoots.length === 0) return vendor;
   const simulator = options.simulatorRoots.map((anchor) => ({ ...anchor, kind: 'simulator' as const }));
   return [...simulator, ...vendor];
