@@ -878,13 +878,14 @@ export async function checkCollateralAt(
   checkSerialNotRevoked(signed.qeIdentityChain[0]!, signed.rootCaCrl, 'collateral/qeIdentityIssuerChain[0]');
   checkSerialNotRevoked(signed.pckCrlChain[0]!, signed.rootCaCrl, 'collateral/pckCrlIssuerChain[0]');
   const warnings: Issue[] = [];
+  // Compared as numbers: `<` on Dates goes through valueOf.
   let validUntil = tcbChain.validUntil;
-  if (qeChain.validUntil < validUntil) validUntil = qeChain.validUntil;
-  if (crlChain.validUntil < validUntil) validUntil = crlChain.validUntil;
+  if (qeChain.validUntil.getTime() < validUntil.getTime()) validUntil = qeChain.validUntil;
+  if (crlChain.validUntil.getTime() < validUntil.getTime()) validUntil = crlChain.validUntil;
   const t = at.getTime();
   for (const window of plan.windows) {
     const until = checkWindow(window, at, t, graceMs, warnings);
-    if (until < validUntil) validUntil = until;
+    if (until.getTime() < validUntil.getTime()) validUntil = until;
   }
   return { validUntil, warnings, anchor };
 }

@@ -615,6 +615,27 @@ function collateralClaims(signed: SignedCollateral): CollateralClaims {
   return claims;
 }
 
+// The collateral check's text up to the verification time, per collateral and signer.
+const collateralDetails = new WeakMap<SignedCollateral, { readonly signer: string; readonly text: string }>();
+
+function collateralDetail(signed: SignedCollateral, signer: string): string {
+  const known = collateralDetails.get(signed);
+  if (known !== undefined && known.signer === signer) return known.text;
+  const { tcbInfo, qeIdentity } = signed;
+  const text = `TCB Info ${tcbInfo.id} v${tcbInfo.version} (FMSPC ${toHex(tcbInfo.fmspc)}, evaluation data ${tcbInfo.tcbEvaluationDataNumber}) and QE Identity ${qeIdentity.id} signed by ${signer}, current at `;
+  collateralDetails.set(signed, { signer, text });
+  return text;
+}
+
+// `toISOString` of the last verification time seen (a pure function of its epoch milliseconds).
+let lastIso = { ms: Number.NaN, text: '' };
+
+function isoString(at: Date): string {
+  const ms = at.getTime();
+  if (ms !== lastIso.ms) lastIso = { ms, text: at.toISOString() };
+  return lastIso.text;
+}
+
 function tcbClaims(evaluation: TcbEvaluation, signed: SignedCollateral): DcapTcbClaims {
   return {
     status: evaluation.status,
@@ -705,7 +726,7 @@ export async function verifyDcapQuote(
     {
       id: 'dcap.collateral',
       ok: true,
-      detail: `TCB Info ${signed.tcbInfo.id} v${signed.tcbInfo.version} (FMSPC ${toHex(signed.tcbInfo.fmspc)}, evaluation data ${signed.tcbInfo.tcbEvaluationDataNumber}) and QE Identity ${signed.qeIdentity.id} signed by ${signer}, current at ${at.toISOString()}`,
+      detail: collateralDetail(signed, signer) + isoString(at),
     },
     {
       id: 'dcap.pck.chain',
@@ -728,11 +749,20 @@ export async function verifyDcapQuote(
       detail: `TCB status ${evaluation.status}${evaluation.advisoryIds.length > 0 ? ` (${evaluation.advisoryIds.join(', ')})` : ''}`,
     },
   ];
-  const claims: DcapClaims = {
+  const pc = pckChain.claims;
+  const claims: { -readonly [K in keyof DcapClaims]: DcapClaims[K] } = {
     teeType: tee,
     quoteVersion: quote.header.version,
     body: quote.body.kind,
-    ...pckChain.claims,
+    // The PCK part, property by property (cheaper than spreading the shared frozen object; same order).
+    fmspc: pc.fmspc,
+    pceId: pc.pceId,
+    ppid: pc.ppid,
+    sgxType: pc.sgxType,
+    pckCa: pc.pckCa,
+    pckCertificate: pc.pckCertificate,
+    pceSvn: pc.pceSvn,
+    tcbComponents: pc.tcbComponents,
     qe: {
       isvSvn: quote.qe.qeReport.isvSvn,
       isvProdId: quote.qe.qeReport.isvProdId,
@@ -743,8 +773,8 @@ export async function verifyDcapQuote(
     tcb: tcbClaims(evaluation, signed),
     collateral: collateralClaims(signed),
     trailingBytes: quote.trailingBytes,
-    ...(simulated ? { simulatedPlatform: tee } : {}),
   };
+  if (simulated) claims.simulatedPlatform = tee;
   return {
     platform: simulated ? 'sim' : tee,
     at,
