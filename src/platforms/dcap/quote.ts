@@ -14,7 +14,8 @@
  * allowed and counted in `trailingBytes` so the verifier can report them.
  *
  * `parseQuote` copies its input once; every byte field of the result is a view into that private copy, so
- * later changes to the caller's buffer cannot reach a parsed quote, and no field is copied twice.
+ * later changes to the caller's buffer cannot reach a parsed quote, and no field is copied twice. (The copy
+ * is a region of a shared slab that no other quote uses; see `privateCopy`.)
  *
  * Does not check: any signature, the QE vendor ID, the PCK certificate chain (only its PEM framing is
  * read), the QE report data binding, or anything about TCB levels. See `verify.ts`.
@@ -430,6 +431,30 @@ function readSignatureDataRelative(
   return { signature, attestationKey, qe };
 }
 
+// Quote copies are carved from shared slabs, one after another, as Node's Buffer pool does: allocating an
+// ArrayBuffer per quote cost more than the rest of the parse. A region is written once, when its quote is
+// parsed, and never reused, so no quote can see another's bytes; a slab is freed when nothing refers to
+// any of its quotes (a retained quote keeps at most one slab alive). Larger quotes get their own copy.
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX_COPY = 16 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/** A private copy of `input` that nothing else writes to. */
+function privateCopy(input: Uint8Array): Uint8Array {
+  const length = input.length;
+  if (length > SLAB_MAX_COPY) return input.slice();
+  if (slabUsed + length > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  // 8-byte aligned starts, so views of the copy may be read with any element size.
+  slabUsed = (start + length + 7) & ~7;
+  slab.set(input, start);
+  return slab.subarray(start, start + length);
+}
+
 /**
  * Parses a DCAP quote. Total: returns a `Quote` or throws a `VeriteeError` (PARSE_*, UNSUPPORTED) naming
  * the field path and byte offset.
@@ -447,7 +472,7 @@ export function parseQuote(input: Uint8Array): Quote {
       },
     );
   }
-  const bytes = input.slice();
+  const bytes = privateCopy(input);
   const reader = new ByteReader(bytes, 'quote');
   const header = readHeader(reader);
   const body = readBody(reader, header);
