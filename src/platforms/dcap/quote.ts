@@ -179,8 +179,48 @@ function readHeader(reader: ByteReader): QuoteHeader {
   return { version, attestationKeyType, teeType, qeSvn, pceSvn, qeVendorId, userData };
 }
 
+/** Throws like `ByteReader.zeros` unless `bytes[start, start + count)` are all zero. */
+function mustBeZero(bytes: Uint8Array, start: number, count: number, path: string, field: string): void {
+  for (let i = start; i < start + count; i++) {
+    if (bytes[i] !== 0) {
+      throw new VeriteeError(ErrorCode.PARSE_INVALID_VALUE, `reserved field ${field} must be zero`, {
+        path: `${path}/${field}`,
+        offset: i,
+      });
+    }
+  }
+}
+
+function u16At(bytes: Uint8Array, offset: number): number {
+  return bytes[offset]! | (bytes[offset + 1]! << 8);
+}
+
 /** Parses a 384-byte sgx_report_body_t; reserved ranges must be zero. Fields are views into `bytes`. */
 export function parseSgxReport(bytes: Uint8Array, path: string): SgxReport {
+  if (bytes.length !== SGX_REPORT_SIZE) return readSgxReport(bytes, path);
+  // The fixed layout read directly (no reader per report): the same fields and checks, in the same order.
+  mustBeZero(bytes, 20, 12, path, 'reserved1');
+  mustBeZero(bytes, 96, 32, path, 'reserved2');
+  mustBeZero(bytes, 160, 32, path, 'reserved3');
+  mustBeZero(bytes, 262, 42, path, 'reserved4');
+  return {
+    cpuSvn: bytes.subarray(0, 16),
+    miscSelect: (u16At(bytes, 16) | (u16At(bytes, 18) << 16)) >>> 0,
+    isvExtProdId: bytes.subarray(32, 48),
+    attributes: bytes.subarray(48, 64),
+    mrEnclave: bytes.subarray(64, 96),
+    mrSigner: bytes.subarray(128, 160),
+    configId: bytes.subarray(192, 256),
+    isvProdId: u16At(bytes, 256),
+    isvSvn: u16At(bytes, 258),
+    configSvn: u16At(bytes, 260),
+    isvFamilyId: bytes.subarray(304, 320),
+    reportData: bytes.subarray(320, 384),
+  };
+}
+
+/** {@link parseSgxReport} with a reader, which names the error for input of another length (exported for tests). */
+export function readSgxReport(bytes: Uint8Array, path: string): SgxReport {
   const r = new ByteReader(bytes, path);
   const cpuSvn = r.bytesView(16, 'cpuSvn'); // offset 0
   const miscSelect = r.u32('miscSelect'); // 16
@@ -220,6 +260,36 @@ export function parseSgxReport(bytes: Uint8Array, path: string): SgxReport {
  * into `bytes`.
  */
 export function parseTdReport(bytes: Uint8Array, version: '1.0' | '1.5', path: string): TdReport {
+  const is15 = version === '1.5';
+  if (bytes.length !== (is15 ? TD15_REPORT_SIZE : TD10_REPORT_SIZE))
+    return readTdReport(bytes, version, path);
+  // The fixed layout read directly (no reader per report); the offsets are those of `readTdReport`.
+  return {
+    version,
+    teeTcbSvn: bytes.subarray(0, 16),
+    mrSeam: bytes.subarray(16, 64),
+    mrSignerSeam: bytes.subarray(64, 112),
+    seamAttributes: bytes.subarray(112, 120),
+    tdAttributes: bytes.subarray(120, 128),
+    xfam: bytes.subarray(128, 136),
+    mrTd: bytes.subarray(136, 184),
+    mrConfigId: bytes.subarray(184, 232),
+    mrOwner: bytes.subarray(232, 280),
+    mrOwnerConfig: bytes.subarray(280, 328),
+    rtmr: [
+      bytes.subarray(328, 376),
+      bytes.subarray(376, 424),
+      bytes.subarray(424, 472),
+      bytes.subarray(472, 520),
+    ],
+    reportData: bytes.subarray(520, 584),
+    teeTcbSvn2: is15 ? bytes.subarray(584, 600) : undefined,
+    mrServiceTd: is15 ? bytes.subarray(600, 648) : undefined,
+  };
+}
+
+/** {@link parseTdReport} with a reader, which names the error for input of another length (exported for tests). */
+export function readTdReport(bytes: Uint8Array, version: '1.0' | '1.5', path: string): TdReport {
   const r = new ByteReader(bytes, path);
   const teeTcbSvn = r.bytesView(16, 'teeTcbSvn'); // 0
   const mrSeam = r.bytesView(48, 'mrSeam'); // 16
