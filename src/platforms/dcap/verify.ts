@@ -249,8 +249,8 @@ function knownCertification(qe: QeCertification): VerifiedCertification | undefi
   const entry = verifiedCertifications.get(qe.pckChainPem);
   if (entry === undefined) return undefined;
   const same =
-    equalBytes(entry.qeReportSignature, qe.qeReportSignature) &&
-    equalBytes(entry.qeReportBytes, qe.qeReportBytes);
+    backend.sameBytes(entry.qeReportSignature, qe.qeReportSignature) &&
+    backend.sameBytes(entry.qeReportBytes, qe.qeReportBytes);
   return same ? entry : undefined;
 }
 
@@ -276,7 +276,7 @@ function rememberCertification(qe: QeCertification, pckChain: PckChain): Verifie
  */
 function signedBytesHex(entry: VerifiedCertification, signedBytes: Uint8Array): string {
   const last = entry.signedHex;
-  if (last !== undefined && equalBytes(last.bytes, signedBytes)) return last.hex;
+  if (last !== undefined && backend.sameBytes(last.bytes, signedBytes)) return last.hex;
   const hex = toHex(signedBytes);
   entry.signedHex = { bytes: signedBytes.slice(), hex };
   return hex;
@@ -304,7 +304,7 @@ function checkQeReportData(quote: Quote): void {
 /** The imported attestation key: the platform's last one when the bytes are equal, else from the key cache. */
 function attestationKeyOf(entry: VerifiedCertification, raw: Uint8Array): PublicKey {
   const last = entry.attestationKey;
-  if (last !== undefined && equalBytes(last.raw, raw)) return last.key;
+  if (last !== undefined && backend.sameBytes(last.raw, raw)) return last.key;
   const key = importAttestationKey(raw);
   entry.attestationKey = { raw: raw.slice(), key };
   return key;
@@ -483,6 +483,19 @@ async function loadDefaultAnchors(): Promise<readonly TrustAnchor[]> {
  */
 async function trustAnchors(options: DcapVerifyOptions): Promise<readonly TrustAnchor[]> {
   const vendor = options.anchors ?? defaultAnchors ?? (await loadDefaultAnchors());
+  return withSimulatorRoots(options, vendor);
+}
+
+/** {@link trustAnchors} without waiting, when nothing needs loading (else undefined). */
+function trustAnchorsNow(options: DcapVerifyOptions): readonly TrustAnchor[] | undefined {
+  const vendor = options.anchors ?? defaultAnchors;
+  return vendor === undefined ? undefined : withSimulatorRoots(options, vendor);
+}
+
+function withSimulatorRoots(
+  options: DcapVerifyOptions,
+  vendor: readonly TrustAnchor[],
+): readonly TrustAnchor[] {
   if (options.simulatorRoots === undefined || options.simulatorRoots.length === 0) return vendor;
   const simulator = options.simulatorRoots.map((anchor) => ({ ...anchor, kind: 'simulator' as const }));
   return [...simulator, ...vendor];
@@ -636,6 +649,17 @@ function isoString(at: Date): string {
   return lastIso.text;
 }
 
+// The trailing-bytes warning text for the last count seen (a platform pads its quotes the same way).
+let lastTrailing = { count: 0, allZero: false, text: '' };
+
+function trailingBytesMessage(count: number, allZero: boolean): string {
+  if (count !== lastTrailing.count || allZero !== lastTrailing.allZero) {
+    const text = `quote has ${count} ${allZero ? 'zero ' : ''}bytes after the signature data (not signed; ignored)`;
+    lastTrailing = { count, allZero, text };
+  }
+  return lastTrailing.text;
+}
+
 function tcbClaims(evaluation: TcbEvaluation, signed: SignedCollateral): DcapTcbClaims {
   return {
     status: evaluation.status,
@@ -673,7 +697,7 @@ export async function verifyDcapQuote(
       details: toHex(quote.header.qeVendorId),
     });
   }
-  const anchors = await trustAnchors(options);
+  const anchors = trustAnchorsNow(options) ?? (await trustAnchors(options));
   const tcbPolicy = tcbPolicyOf(options.policy);
   const collateral = parseDcapCollateral(options.collateral);
   const signed = await verifyCollateralSignatures(collateral);
@@ -713,7 +737,7 @@ export async function verifyDcapQuote(
   if (quote.trailingBytes > 0) {
     warnings.push({
       code: ErrorCode.PARSE_TRAILING_BYTES,
-      message: `quote has ${quote.trailingBytes} ${quote.trailingBytesAllZero ? 'zero ' : ''}bytes after the signature data (not signed; ignored)`,
+      message: trailingBytesMessage(quote.trailingBytes, quote.trailingBytesAllZero),
     });
   }
   const validUntil = new Date(Math.min(chainValidUntil.getTime(), collateralCheck.validUntil.getTime()));
