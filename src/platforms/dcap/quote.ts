@@ -20,6 +20,7 @@
  * Does not check: any signature, the QE vendor ID, the PCK certificate chain (only its PEM framing is
  * read), the QE report data binding, or anything about TCB levels. See `verify.ts`.
  */
+import { backend } from '#crypto';
 import { ByteReader, isAllZero, utf8Decode } from '../../bytes.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import { AttestationKeyType, SGX_REPORT_SIZE, TeeTypeValue } from './header.js';
@@ -410,28 +411,39 @@ const PEM_CERTIFICATES = /^\s*(?:-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*---
 function readPckChainPem(data: Uint8Array, path: string): string {
   let end = data.length;
   while (end > 0 && data[end - 1] === 0) end--;
-  const text = utf8Decode(data.subarray(0, end), path);
-  const known = checkedPckChains.get(text.slice(0, CHECKED_KEY_LENGTH));
-  if (known === text) return known;
+  const raw = data.subarray(0, end);
+  const key = prefixKey(raw);
+  const known = checkedPckChains.get(key);
+  if (known !== undefined && backend.sameBytes(known.bytes, raw)) return known.text;
+  const text = utf8Decode(raw, path);
   if (/^\s*$/.test(text)) throw invalid('PCK certificate chain is empty', path);
   if (!PEM_CERTIFICATES.test(text)) {
     throw invalid('PCK certificate chain contains text outside PEM certificate blocks', path);
   }
+  checkedPckChains.delete(key);
   if (checkedPckChains.size >= CHECKED_LIMIT) {
-    checkedPckChains.delete(checkedPckChains.keys().next().value as string);
+    checkedPckChains.delete(checkedPckChains.keys().next().value as number);
   }
-  checkedPckChains.set(text.slice(0, CHECKED_KEY_LENGTH), text);
+  checkedPckChains.set(key, { bytes: raw.slice(), text });
   return text;
 }
 
-// PCK chain texts that passed the checks above. A platform puts the same chain in every quote, so it is
-// scanned once; later quotes get the remembered string (equal by value), which also makes it cheap to use
-// as a map key downstream (its hash is already computed). Indexed by the start of the text, which holds the
-// PCK certificate's serial number (hashing the whole text would cost as much as the scan), and used only
-// when the whole text is equal. Bounded.
+/** FNV-1a over the first bytes of a chain, which hold the PCK certificate's serial number: a map key only. */
+function prefixKey(raw: Uint8Array): number {
+  const n = Math.min(raw.length, CHECKED_KEY_LENGTH);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ raw[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+// PCK chains that passed the checks above, with their text. A platform puts the same chain in every quote,
+// so it is decoded and scanned once; later quotes whose chain bytes are equal to the remembered copy
+// (compared in full) get the remembered string, which also makes it cheap to use as a map key downstream
+// (its hash is already computed). Indexed by a hash of the start of the chain (a lookup key, never taken
+// for equality); a chain whose key is taken by another replaces it. Bounded.
 const CHECKED_KEY_LENGTH = 160;
 const CHECKED_LIMIT = 1024;
-const checkedPckChains = new Map<string, string>();
+const checkedPckChains = new Map<number, { readonly bytes: Uint8Array; readonly text: string }>();
 
 /** Forgets the PCK chain texts that passed the checks (with the other per-platform caches). */
 export function clearCheckedPckChains(): void {
