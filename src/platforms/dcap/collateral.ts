@@ -642,6 +642,15 @@ export function clearCollateralCache(): void {
 }
 
 /**
+ * The cached verification of this very collateral object, while it is still cached (no await); else
+ * undefined and {@link verifyCollateralSignatures} does the work.
+ */
+export function knownSignatures(collateral: DcapCollateral): SignedCollateral | undefined {
+  const known = byObject.get(collateral);
+  return known !== undefined && signedCache.get(known.contentHash) === known ? known : undefined;
+}
+
+/**
  * Parses the TCB Info and QE Identity, parses the CRLs and issuer chains, and verifies every signature:
  * TCB Info and QE Identity by the first certificate of their issuer chain (which must be named "Intel SGX
  * TCB Signing"), the PCK CRL by the first certificate of its issuer chain (a PCK Platform or Processor CA)
@@ -651,8 +660,8 @@ export function clearCollateralCache(): void {
  * every use.
  */
 export async function verifyCollateralSignatures(collateral: DcapCollateral): Promise<SignedCollateral> {
-  const known = byObject.get(collateral);
-  if (known !== undefined && signedCache.get(known.contentHash) === known) return known;
+  const known = knownSignatures(collateral);
+  if (known !== undefined) return known;
   const hash = contentHash(collateral);
   const cached = signedCache.get(hash);
   if (cached !== undefined) {
@@ -836,13 +845,13 @@ function planOf(signed: SignedCollateral): CollateralPlan {
   return plan;
 }
 
-/** The chain memoised for `options` (no await), else a full `verifyChainMemo` with the error path. */
-async function issuerChain(
+/** A full `verifyChainMemo` with the error path, for a chain `knownChain` has no answer for. */
+function issuerChain(
   certificates: readonly Certificate[],
   options: ChainOptions,
   path: string,
 ): Promise<VerifiedChain> {
-  return knownChain(certificates, options) ?? (await verifyChainMemo(certificates, { ...options, path }));
+  return verifyChainMemo(certificates, { ...options, path });
 }
 
 /**
@@ -858,9 +867,16 @@ export async function checkCollateralAt(
   const { at, anchors } = options;
   const graceMs = options.graceMs ?? 0;
   const chainOptions: ChainOptions = { at, anchors, maxLength: 2 };
-  const tcbChain = await issuerChain(signed.tcbInfoChain, chainOptions, 'collateral/tcbInfoIssuerChain');
-  const qeChain = await issuerChain(signed.qeIdentityChain, chainOptions, 'collateral/qeIdentityIssuerChain');
-  const crlChain = await issuerChain(signed.pckCrlChain, chainOptions, 'collateral/pckCrlIssuerChain');
+  // Memoised chains are taken without an await; the others are verified (and memoised).
+  const tcbChain =
+    knownChain(signed.tcbInfoChain, chainOptions) ??
+    (await issuerChain(signed.tcbInfoChain, chainOptions, 'collateral/tcbInfoIssuerChain'));
+  const qeChain =
+    knownChain(signed.qeIdentityChain, chainOptions) ??
+    (await issuerChain(signed.qeIdentityChain, chainOptions, 'collateral/qeIdentityIssuerChain'));
+  const crlChain =
+    knownChain(signed.pckCrlChain, chainOptions) ??
+    (await issuerChain(signed.pckCrlChain, chainOptions, 'collateral/pckCrlIssuerChain'));
   const anchor = tcbChain.anchor;
   if (!sameAnchor(qeChain.anchor, anchor) || !sameAnchor(crlChain.anchor, anchor)) {
     throw new VeriteeError(

@@ -35,12 +35,14 @@ import {
   publicKeyOf,
   sameAnchor,
   type TrustAnchor,
+  type VerifiedChain,
 } from '../../pki/index.js';
 import type { Policy } from '../../policy/types.js';
 import type { Check, CommonClaims, Issue, VerifiedEvidence } from '../../result.js';
 import { knownChain, verifyChainMemo } from './chains.js';
 import {
   checkCollateralAt,
+  knownSignatures,
   parseDcapCollateral,
   type SignedCollateral,
   verifyCollateralSignatures,
@@ -428,6 +430,8 @@ function parsePckChain(pem: string): PckChain {
   };
 }
 
+const PCK_CHAIN_PATH = 'quote/pckChain';
+
 /**
  * Step 4: the quote's PCK chain is valid at `at` up to the collateral's anchor, neither the PCK certificate
  * nor its CA is revoked, and the PCK CRL is its CA's. Returns when the chain stops being valid.
@@ -439,11 +443,32 @@ async function verifyPckChain(
   anchors: readonly TrustAnchor[],
   anchor: TrustAnchor,
 ): Promise<Date> {
-  const path = 'quote/pckChain';
+  const options = { at, anchors, path: PCK_CHAIN_PATH, maxLength: 3 };
+  const chain = await verifyChainMemo(pckChain.certificates, options);
+  return checkVerifiedPckChain(pckChain, chain, signed, anchor);
+}
+
+/** {@link verifyPckChain} when its chain is memoised for `at` and `anchors` (no await), else undefined. */
+function verifyPckChainNow(
+  pckChain: PckChain,
+  signed: SignedCollateral,
+  at: Date,
+  anchors: readonly TrustAnchor[],
+  anchor: TrustAnchor,
+): Date | undefined {
+  const chain = knownChain(pckChain.certificates, { at, anchors, maxLength: 3 });
+  return chain === undefined ? undefined : checkVerifiedPckChain(pckChain, chain, signed, anchor);
+}
+
+/** The rest of step 4 once the chain is verified at `at`: its anchor, the CRL pairing and revocation. */
+function checkVerifiedPckChain(
+  pckChain: PckChain,
+  chain: VerifiedChain,
+  signed: SignedCollateral,
+  anchor: TrustAnchor,
+): Date {
+  const path = PCK_CHAIN_PATH;
   const [leaf, ca] = pckChain.certificates;
-  const options = { at, anchors, path, maxLength: 3 };
-  const chain =
-    knownChain(pckChain.certificates, options) ?? (await verifyChainMemo(pckChain.certificates, options));
   if (!sameAnchor(chain.anchor, anchor)) {
     throw new VeriteeError(
       ErrorCode.CHAIN_UNTRUSTED_ROOT,
@@ -700,7 +725,7 @@ export async function verifyDcapQuote(
   const anchors = trustAnchorsNow(options) ?? (await trustAnchors(options));
   const tcbPolicy = tcbPolicyOf(options.policy);
   const collateral = parseDcapCollateral(options.collateral);
-  const signed = await verifyCollateralSignatures(collateral);
+  const signed = knownSignatures(collateral) ?? (await verifyCollateralSignatures(collateral));
   checkCollateralKind(quote, signed);
   const collateralCheck = await checkCollateralAt(signed, {
     at,
@@ -709,7 +734,9 @@ export async function verifyDcapQuote(
   });
   const known = knownCertification(quote.qe);
   const pckChain = known?.pckChain ?? parsePckChain(quote.qe.pckChainPem);
-  const chainValidUntil = await verifyPckChain(pckChain, signed, at, anchors, collateralCheck.anchor);
+  const chainValidUntil =
+    verifyPckChainNow(pckChain, signed, at, anchors, collateralCheck.anchor) ??
+    (await verifyPckChain(pckChain, signed, at, anchors, collateralCheck.anchor));
   const pck = pckChain.extension;
   checkCollateralPlatform(pck, signed);
   let entry = known;
