@@ -60,6 +60,11 @@ export interface CryptoBackend {
   /** Signs with a private JWK: ECDSA (P1363 r‖s) or Ed25519. */
   sign(privateJwk: JsonWebKey, scheme: SignatureScheme, data: Uint8Array): Promise<Uint8Array>;
   randomBytes(length: number): Uint8Array;
+  /**
+   * Whether two byte strings are equal, as fast as the platform allows. Not constant-time: only for bytes
+   * that are not secret (e.g. finding whether a quote repeats bytes already verified).
+   */
+  sameBytes(a: Uint8Array, b: Uint8Array): boolean;
 
   /** BLAKE2b-512 or SHA-256 of `data` (the hashes the Noise channel may use). */
   channelHash(name: ChannelHashName, data: Uint8Array): Uint8Array;

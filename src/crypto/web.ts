@@ -224,6 +224,11 @@ export const backend: CryptoBackend = {
       format: scheme.encoding === 'der' ? 'der' : 'compact',
     });
   },
+  sameBytes(a, b) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  },
   randomBytes(length) {
     const out = new Uint8Array(length);
     // getRandomValues fills at most 65536 bytes per call (WebCrypto's quota).

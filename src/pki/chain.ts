@@ -36,6 +36,7 @@ export function isSimulatorAnchor(anchor: TrustAnchor): boolean {
  * them first. A root trusted once as a simulator root and once as a vendor root is not the same anchor.
  */
 export function sameAnchor(a: TrustAnchor, b: TrustAnchor): boolean {
+  if (a === b) return true;
   return (
     a.certificate.fingerprint === b.certificate.fingerprint && isSimulatorAnchor(a) === isSimulatorAnchor(b)
   );

@@ -174,6 +174,12 @@ export async function verifyCrl(
 
 /** Throws CERT_REVOKED when `certificate`'s serial is listed in `crl` (which must be its issuer's). */
 export function checkNotRevoked(certificate: Certificate, crl: Crl, path: string): void {
+  checkCrlCovers(certificate, crl, path);
+  checkSerialNotRevoked(certificate, crl, path);
+}
+
+/** Throws CRL_ISSUER_MISMATCH unless `crl` is issued by `certificate`'s issuer (names compared as DER). */
+export function checkCrlCovers(certificate: Certificate, crl: Crl, path: string): void {
   if (!equalBytes(certificate.issuerDer, crl.issuerDer)) {
     throw new VeriteeError(
       ErrorCode.CRL_ISSUER_MISMATCH,
@@ -181,6 +187,13 @@ export function checkNotRevoked(certificate: Certificate, crl: Crl, path: string
       { path },
     );
   }
+}
+
+/**
+ * Throws CERT_REVOKED when `certificate`'s serial is listed in `crl`. Only for a pair that
+ * {@link checkCrlCovers} accepted; {@link checkNotRevoked} does both.
+ */
+export function checkSerialNotRevoked(certificate: Certificate, crl: Crl, path: string): void {
   if (crl.revokedSerials.has(certificate.serialNumber)) {
     throw new VeriteeError(ErrorCode.CERT_REVOKED, `certificate "${certificate.subject}" is revoked`, {
       path,

@@ -24,8 +24,10 @@ export {
 export {
   type Crl,
   type CrlCheckOptions,
+  checkCrlCovers,
   checkCrlCurrent,
   checkNotRevoked,
+  checkSerialNotRevoked,
   parseCrl,
   verifyCrl,
   verifyCrlSignature,

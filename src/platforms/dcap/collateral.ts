@@ -24,16 +24,18 @@ import {
   type Certificate,
   type ChainOptions,
   type Crl,
-  checkNotRevoked,
+  checkCrlCovers,
+  checkSerialNotRevoked,
   parseCrl,
   parsePemCertificates,
   publicKeyOf,
   sameAnchor,
   type TrustAnchor,
+  type VerifiedChain,
   verifyCrlSignature,
 } from '../../pki/index.js';
 import type { Issue } from '../../result.js';
-import { verifyChainMemo } from './chains.js';
+import { knownChain, verifyChainMemo } from './chains.js';
 import { Fields, parseJson, topLevelMembers } from './json.js';
 import { expectCommonName, IntelName } from './pck.js';
 import { isTcbStatus, type TcbStatus } from './tcb-status.js';
@@ -640,6 +642,15 @@ export function clearCollateralCache(): void {
 }
 
 /**
+ * The cached verification of this very collateral object, while it is still cached (no await); else
+ * undefined and {@link verifyCollateralSignatures} does the work.
+ */
+export function knownSignatures(collateral: DcapCollateral): SignedCollateral | undefined {
+  const known = byObject.get(collateral);
+  return known !== undefined && signedCache.get(known.contentHash) === known ? known : undefined;
+}
+
+/**
  * Parses the TCB Info and QE Identity, parses the CRLs and issuer chains, and verifies every signature:
  * TCB Info and QE Identity by the first certificate of their issuer chain (which must be named "Intel SGX
  * TCB Signing"), the PCK CRL by the first certificate of its issuer chain (a PCK Platform or Processor CA)
@@ -649,8 +660,8 @@ export function clearCollateralCache(): void {
  * every use.
  */
 export async function verifyCollateralSignatures(collateral: DcapCollateral): Promise<SignedCollateral> {
-  const known = byObject.get(collateral);
-  if (known !== undefined && signedCache.get(known.contentHash) === known) return known;
+  const known = knownSignatures(collateral);
+  if (known !== undefined) return known;
   const hash = contentHash(collateral);
   const cached = signedCache.get(hash);
   if (cached !== undefined) {
@@ -721,14 +732,16 @@ interface Window {
   readonly path: string;
   readonly from: Date;
   readonly until: Date | undefined;
+  /** `from` and `until` in epoch milliseconds (NaN for a missing `until`). */
+  readonly fromMs: number;
+  readonly untilMs: number;
   readonly early: ErrorCode;
   readonly late: ErrorCode;
 }
 
 /** `from ≤ at ≤ until (+ grace)`; returns the instant this item stops being acceptable. */
-function checkWindow(window: Window, at: Date, graceMs: number, warnings: Issue[]): Date {
-  const t = at.getTime();
-  if (t < window.from.getTime()) {
+function checkWindow(window: Window, at: Date, t: number, graceMs: number, warnings: Issue[]): Date {
+  if (t < window.fromMs) {
     throw new VeriteeError(window.early, `${window.what} is not valid yet`, {
       path: window.path,
       details: `valid from ${window.from.toISOString()}, checked at ${at.toISOString()}`,
@@ -737,8 +750,8 @@ function checkWindow(window: Window, at: Date, graceMs: number, warnings: Issue[
   if (window.until === undefined) {
     throw new VeriteeError(window.late, `${window.what} has no nextUpdate`, { path: window.path });
   }
-  if (t <= window.until.getTime()) return window.until;
-  if (t > window.until.getTime() + graceMs) {
+  if (t <= window.untilMs) return window.until;
+  if (t > window.untilMs + graceMs) {
     throw new VeriteeError(window.late, `${window.what} is stale`, {
       path: window.path,
       details: `nextUpdate ${window.until.toISOString()}, checked at ${at.toISOString()}${
@@ -750,7 +763,95 @@ function checkWindow(window: Window, at: Date, graceMs: number, warnings: Issue[
     code: window.late,
     message: `${window.what} is stale (nextUpdate ${window.until.toISOString()}), accepted within the policy's collateral grace period`,
   });
-  return new Date(window.until.getTime() + graceMs);
+  return new Date(window.untilMs + graceMs);
+}
+
+function window(
+  what: string,
+  path: string,
+  from: Date,
+  until: Date | undefined,
+  early: ErrorCode,
+  late: ErrorCode,
+): Window {
+  return {
+    what,
+    path,
+    from,
+    until,
+    fromMs: from.getTime(),
+    untilMs: until?.getTime() ?? Number.NaN,
+    early,
+    late,
+  };
+}
+
+/** What every use of a signature-verified collateral checks, prepared once per collateral. */
+interface CollateralPlan {
+  readonly windows: readonly Window[];
+}
+
+const plans = new WeakMap<SignedCollateral, CollateralPlan>();
+
+/**
+ * The date windows of the collateral (with their epoch milliseconds and messages), and — made once, as
+ * they compare bytes of this collateral only — the checks that the Root CA CRL is the issuer of the TCB
+ * Signing and PCK CA certificates (`checkCollateralAt` still looks their serials up on every use).
+ */
+function planOf(signed: SignedCollateral): CollateralPlan {
+  const known = plans.get(signed);
+  if (known !== undefined) return known;
+  const { tcbInfo, qeIdentity, pckCrl, rootCaCrl } = signed;
+  const plan: CollateralPlan = {
+    windows: [
+      window(
+        `TCB Info (${tcbInfo.id})`,
+        'collateral/tcbInfo',
+        tcbInfo.issueDate,
+        tcbInfo.nextUpdate,
+        ErrorCode.COLLATERAL_NOT_YET_VALID,
+        ErrorCode.COLLATERAL_EXPIRED,
+      ),
+      window(
+        `QE Identity (${qeIdentity.id})`,
+        'collateral/qeIdentity',
+        qeIdentity.issueDate,
+        qeIdentity.nextUpdate,
+        ErrorCode.COLLATERAL_NOT_YET_VALID,
+        ErrorCode.COLLATERAL_EXPIRED,
+      ),
+      window(
+        `PCK CRL (${pckCrl.issuer})`,
+        'collateral/pckCrl',
+        pckCrl.thisUpdate,
+        pckCrl.nextUpdate,
+        ErrorCode.CRL_NOT_YET_VALID,
+        ErrorCode.CRL_EXPIRED,
+      ),
+      window(
+        'Root CA CRL',
+        'collateral/rootCaCrl',
+        rootCaCrl.thisUpdate,
+        rootCaCrl.nextUpdate,
+        ErrorCode.CRL_NOT_YET_VALID,
+        ErrorCode.CRL_EXPIRED,
+      ),
+    ],
+  };
+  checkCrlCovers(signed.tcbInfoChain[0]!, rootCaCrl, 'collateral/tcbInfoIssuerChain[0]');
+  checkCrlCovers(signed.qeIdentityChain[0]!, rootCaCrl, 'collateral/qeIdentityIssuerChain[0]');
+  checkCrlCovers(signed.pckCrlChain[0]!, rootCaCrl, 'collateral/pckCrlIssuerChain[0]');
+  plans.set(signed, plan);
+  return plan;
+}
+
+/** A full `verifyChainMemo` with the error path, for a chain `knownChain` has no answer for. */
+function issuerChain(
+  certificates: readonly Certificate[],
+  options: ChainOptions,
+  path: string,
+): Promise<VerifiedChain> {
+  return verifyChainMemo(certificates, { ...options, path });
 }
 
 /**
@@ -765,13 +866,17 @@ export async function checkCollateralAt(
 ): Promise<CollateralCheck> {
   const { at, anchors } = options;
   const graceMs = options.graceMs ?? 0;
-  const chainOptions = (path: string): ChainOptions => ({ at, anchors, path, maxLength: 2 });
-  const tcbChain = await verifyChainMemo(signed.tcbInfoChain, chainOptions('collateral/tcbInfoIssuerChain'));
-  const qeChain = await verifyChainMemo(
-    signed.qeIdentityChain,
-    chainOptions('collateral/qeIdentityIssuerChain'),
-  );
-  const crlChain = await verifyChainMemo(signed.pckCrlChain, chainOptions('collateral/pckCrlIssuerChain'));
+  const chainOptions: ChainOptions = { at, anchors, maxLength: 2 };
+  // Memoised chains are taken without an await; the others are verified (and memoised).
+  const tcbChain =
+    knownChain(signed.tcbInfoChain, chainOptions) ??
+    (await issuerChain(signed.tcbInfoChain, chainOptions, 'collateral/tcbInfoIssuerChain'));
+  const qeChain =
+    knownChain(signed.qeIdentityChain, chainOptions) ??
+    (await issuerChain(signed.qeIdentityChain, chainOptions, 'collateral/qeIdentityIssuerChain'));
+  const crlChain =
+    knownChain(signed.pckCrlChain, chainOptions) ??
+    (await issuerChain(signed.pckCrlChain, chainOptions, 'collateral/pckCrlIssuerChain'));
   const anchor = tcbChain.anchor;
   if (!sameAnchor(qeChain.anchor, anchor) || !sameAnchor(crlChain.anchor, anchor)) {
     throw new VeriteeError(
@@ -782,50 +887,21 @@ export async function checkCollateralAt(
       },
     );
   }
-  // The Root CA CRL was signature-checked against pckCrlChain[1], which verifyChain just tied to the anchor.
-  checkNotRevoked(signed.tcbInfoChain[0]!, signed.rootCaCrl, 'collateral/tcbInfoIssuerChain[0]');
-  checkNotRevoked(signed.qeIdentityChain[0]!, signed.rootCaCrl, 'collateral/qeIdentityIssuerChain[0]');
-  checkNotRevoked(signed.pckCrlChain[0]!, signed.rootCaCrl, 'collateral/pckCrlIssuerChain[0]');
+  const plan = planOf(signed);
+  // The Root CA CRL was signature-checked against pckCrlChain[1], which verifyChain just tied to the anchor;
+  // planOf checked it is the issuer's CRL for each of these.
+  checkSerialNotRevoked(signed.tcbInfoChain[0]!, signed.rootCaCrl, 'collateral/tcbInfoIssuerChain[0]');
+  checkSerialNotRevoked(signed.qeIdentityChain[0]!, signed.rootCaCrl, 'collateral/qeIdentityIssuerChain[0]');
+  checkSerialNotRevoked(signed.pckCrlChain[0]!, signed.rootCaCrl, 'collateral/pckCrlIssuerChain[0]');
   const warnings: Issue[] = [];
-  const windows: Window[] = [
-    {
-      what: `TCB Info (${signed.tcbInfo.id})`,
-      path: 'collateral/tcbInfo',
-      from: signed.tcbInfo.issueDate,
-      until: signed.tcbInfo.nextUpdate,
-      early: ErrorCode.COLLATERAL_NOT_YET_VALID,
-      late: ErrorCode.COLLATERAL_EXPIRED,
-    },
-    {
-      what: `QE Identity (${signed.qeIdentity.id})`,
-      path: 'collateral/qeIdentity',
-      from: signed.qeIdentity.issueDate,
-      until: signed.qeIdentity.nextUpdate,
-      early: ErrorCode.COLLATERAL_NOT_YET_VALID,
-      late: ErrorCode.COLLATERAL_EXPIRED,
-    },
-    {
-      what: `PCK CRL (${signed.pckCrl.issuer})`,
-      path: 'collateral/pckCrl',
-      from: signed.pckCrl.thisUpdate,
-      until: signed.pckCrl.nextUpdate,
-      early: ErrorCode.CRL_NOT_YET_VALID,
-      late: ErrorCode.CRL_EXPIRED,
-    },
-    {
-      what: 'Root CA CRL',
-      path: 'collateral/rootCaCrl',
-      from: signed.rootCaCrl.thisUpdate,
-      until: signed.rootCaCrl.nextUpdate,
-      early: ErrorCode.CRL_NOT_YET_VALID,
-      late: ErrorCode.CRL_EXPIRED,
-    },
-  ];
+  // Compared as numbers: `<` on Dates goes through valueOf.
   let validUntil = tcbChain.validUntil;
-  for (const limit of [qeChain.validUntil, crlChain.validUntil]) if (limit < validUntil) validUntil = limit;
-  for (const window of windows) {
-    const until = checkWindow(window, at, graceMs, warnings);
-    if (until < validUntil) validUntil = until;
+  if (qeChain.validUntil.getTime() < validUntil.getTime()) validUntil = qeChain.validUntil;
+  if (crlChain.validUntil.getTime() < validUntil.getTime()) validUntil = crlChain.validUntil;
+  const t = at.getTime();
+  for (const window of plan.windows) {
+    const until = checkWindow(window, at, t, graceMs, warnings);
+    if (until.getTime() < validUntil.getTime()) validUntil = until;
   }
   return { validUntil, warnings, anchor };
 }

@@ -14,11 +14,13 @@
  * allowed and counted in `trailingBytes` so the verifier can report them.
  *
  * `parseQuote` copies its input once; every byte field of the result is a view into that private copy, so
- * later changes to the caller's buffer cannot reach a parsed quote, and no field is copied twice.
+ * later changes to the caller's buffer cannot reach a parsed quote, and no field is copied twice. (The copy
+ * is a region of a shared slab that no other quote uses; see `privateCopy`.)
  *
  * Does not check: any signature, the QE vendor ID, the PCK certificate chain (only its PEM framing is
  * read), the QE report data binding, or anything about TCB levels. See `verify.ts`.
  */
+import { backend } from '#crypto';
 import { ByteReader, isAllZero, utf8Decode } from '../../bytes.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import { AttestationKeyType, SGX_REPORT_SIZE, TeeTypeValue } from './header.js';
@@ -178,8 +180,48 @@ function readHeader(reader: ByteReader): QuoteHeader {
   return { version, attestationKeyType, teeType, qeSvn, pceSvn, qeVendorId, userData };
 }
 
+/** Throws like `ByteReader.zeros` unless `bytes[start, start + count)` are all zero. */
+function mustBeZero(bytes: Uint8Array, start: number, count: number, path: string, field: string): void {
+  for (let i = start; i < start + count; i++) {
+    if (bytes[i] !== 0) {
+      throw new VeriteeError(ErrorCode.PARSE_INVALID_VALUE, `reserved field ${field} must be zero`, {
+        path: `${path}/${field}`,
+        offset: i,
+      });
+    }
+  }
+}
+
+function u16At(bytes: Uint8Array, offset: number): number {
+  return bytes[offset]! | (bytes[offset + 1]! << 8);
+}
+
 /** Parses a 384-byte sgx_report_body_t; reserved ranges must be zero. Fields are views into `bytes`. */
 export function parseSgxReport(bytes: Uint8Array, path: string): SgxReport {
+  if (bytes.length !== SGX_REPORT_SIZE) return readSgxReport(bytes, path);
+  // The fixed layout read directly (no reader per report): the same fields and checks, in the same order.
+  mustBeZero(bytes, 20, 12, path, 'reserved1');
+  mustBeZero(bytes, 96, 32, path, 'reserved2');
+  mustBeZero(bytes, 160, 32, path, 'reserved3');
+  mustBeZero(bytes, 262, 42, path, 'reserved4');
+  return {
+    cpuSvn: bytes.subarray(0, 16),
+    miscSelect: (u16At(bytes, 16) | (u16At(bytes, 18) << 16)) >>> 0,
+    isvExtProdId: bytes.subarray(32, 48),
+    attributes: bytes.subarray(48, 64),
+    mrEnclave: bytes.subarray(64, 96),
+    mrSigner: bytes.subarray(128, 160),
+    configId: bytes.subarray(192, 256),
+    isvProdId: u16At(bytes, 256),
+    isvSvn: u16At(bytes, 258),
+    configSvn: u16At(bytes, 260),
+    isvFamilyId: bytes.subarray(304, 320),
+    reportData: bytes.subarray(320, 384),
+  };
+}
+
+/** {@link parseSgxReport} with a reader, which names the error for input of another length (exported for tests). */
+export function readSgxReport(bytes: Uint8Array, path: string): SgxReport {
   const r = new ByteReader(bytes, path);
   const cpuSvn = r.bytesView(16, 'cpuSvn'); // offset 0
   const miscSelect = r.u32('miscSelect'); // 16
@@ -219,6 +261,36 @@ export function parseSgxReport(bytes: Uint8Array, path: string): SgxReport {
  * into `bytes`.
  */
 export function parseTdReport(bytes: Uint8Array, version: '1.0' | '1.5', path: string): TdReport {
+  const is15 = version === '1.5';
+  if (bytes.length !== (is15 ? TD15_REPORT_SIZE : TD10_REPORT_SIZE))
+    return readTdReport(bytes, version, path);
+  // The fixed layout read directly (no reader per report); the offsets are those of `readTdReport`.
+  return {
+    version,
+    teeTcbSvn: bytes.subarray(0, 16),
+    mrSeam: bytes.subarray(16, 64),
+    mrSignerSeam: bytes.subarray(64, 112),
+    seamAttributes: bytes.subarray(112, 120),
+    tdAttributes: bytes.subarray(120, 128),
+    xfam: bytes.subarray(128, 136),
+    mrTd: bytes.subarray(136, 184),
+    mrConfigId: bytes.subarray(184, 232),
+    mrOwner: bytes.subarray(232, 280),
+    mrOwnerConfig: bytes.subarray(280, 328),
+    rtmr: [
+      bytes.subarray(328, 376),
+      bytes.subarray(376, 424),
+      bytes.subarray(424, 472),
+      bytes.subarray(472, 520),
+    ],
+    reportData: bytes.subarray(520, 584),
+    teeTcbSvn2: is15 ? bytes.subarray(584, 600) : undefined,
+    mrServiceTd: is15 ? bytes.subarray(600, 648) : undefined,
+  };
+}
+
+/** {@link parseTdReport} with a reader, which names the error for input of another length (exported for tests). */
+export function readTdReport(bytes: Uint8Array, version: '1.0' | '1.5', path: string): TdReport {
   const r = new ByteReader(bytes, path);
   const teeTcbSvn = r.bytesView(16, 'teeTcbSvn'); // 0
   const mrSeam = r.bytesView(48, 'mrSeam'); // 16
@@ -339,28 +411,39 @@ const PEM_CERTIFICATES = /^\s*(?:-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*---
 function readPckChainPem(data: Uint8Array, path: string): string {
   let end = data.length;
   while (end > 0 && data[end - 1] === 0) end--;
-  const text = utf8Decode(data.subarray(0, end), path);
-  const known = checkedPckChains.get(text.slice(0, CHECKED_KEY_LENGTH));
-  if (known === text) return known;
+  const raw = data.subarray(0, end);
+  const key = prefixKey(raw);
+  const known = checkedPckChains.get(key);
+  if (known !== undefined && backend.sameBytes(known.bytes, raw)) return known.text;
+  const text = utf8Decode(raw, path);
   if (/^\s*$/.test(text)) throw invalid('PCK certificate chain is empty', path);
   if (!PEM_CERTIFICATES.test(text)) {
     throw invalid('PCK certificate chain contains text outside PEM certificate blocks', path);
   }
+  checkedPckChains.delete(key);
   if (checkedPckChains.size >= CHECKED_LIMIT) {
-    checkedPckChains.delete(checkedPckChains.keys().next().value as string);
+    checkedPckChains.delete(checkedPckChains.keys().next().value as number);
   }
-  checkedPckChains.set(text.slice(0, CHECKED_KEY_LENGTH), text);
+  checkedPckChains.set(key, { bytes: raw.slice(), text });
   return text;
 }
 
-// PCK chain texts that passed the checks above. A platform puts the same chain in every quote, so it is
-// scanned once; later quotes get the remembered string (equal by value), which also makes it cheap to use
-// as a map key downstream (its hash is already computed). Indexed by the start of the text, which holds the
-// PCK certificate's serial number (hashing the whole text would cost as much as the scan), and used only
-// when the whole text is equal. Bounded.
+/** FNV-1a over the first bytes of a chain, which hold the PCK certificate's serial number: a map key only. */
+function prefixKey(raw: Uint8Array): number {
+  const n = Math.min(raw.length, CHECKED_KEY_LENGTH);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ raw[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+// PCK chains that passed the checks above, with their text. A platform puts the same chain in every quote,
+// so it is decoded and scanned once; later quotes whose chain bytes are equal to the remembered copy
+// (compared in full) get the remembered string, which also makes it cheap to use as a map key downstream
+// (its hash is already computed). Indexed by a hash of the start of the chain (a lookup key, never taken
+// for equality); a chain whose key is taken by another replaces it. Bounded.
 const CHECKED_KEY_LENGTH = 160;
 const CHECKED_LIMIT = 1024;
-const checkedPckChains = new Map<string, string>();
+const checkedPckChains = new Map<number, { readonly bytes: Uint8Array; readonly text: string }>();
 
 /** Forgets the PCK chain texts that passed the checks (with the other per-platform caches). */
 export function clearCheckedPckChains(): void {
@@ -430,6 +513,30 @@ function readSignatureDataRelative(
   return { signature, attestationKey, qe };
 }
 
+// Quote copies are carved from shared slabs, one after another, as Node's Buffer pool does: allocating an
+// ArrayBuffer per quote cost more than the rest of the parse. A region is written once, when its quote is
+// parsed, and never reused, so no quote can see another's bytes; a slab is freed when nothing refers to
+// any of its quotes (a retained quote keeps at most one slab alive). Larger quotes get their own copy.
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX_COPY = 16 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/** A private copy of `input` that nothing else writes to. */
+function privateCopy(input: Uint8Array): Uint8Array {
+  const length = input.length;
+  if (length > SLAB_MAX_COPY) return input.slice();
+  if (slabUsed + length > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  // 8-byte aligned starts, so views of the copy may be read with any element size.
+  slabUsed = (start + length + 7) & ~7;
+  slab.set(input, start);
+  return slab.subarray(start, start + length);
+}
+
 /**
  * Parses a DCAP quote. Total: returns a `Quote` or throws a `VeriteeError` (PARSE_*, UNSUPPORTED) naming
  * the field path and byte offset.
@@ -447,7 +554,7 @@ export function parseQuote(input: Uint8Array): Quote {
       },
     );
   }
-  const bytes = input.slice();
+  const bytes = privateCopy(input);
   const reader = new ByteReader(bytes, 'quote');
   const header = readHeader(reader);
   const body = readBody(reader, header);

@@ -83,9 +83,13 @@ function degradeForOutOfDate(status: TcbStatus): TcbStatus {
   }
 }
 
-function union(...lists: (readonly string[])[]): string[] {
+/** Advisory IDs of the components, each once, in order. */
+function union(lists: readonly (readonly string[] | undefined)[]): string[] {
   const out: string[] = [];
-  for (const list of lists) for (const id of list) if (!out.includes(id)) out.push(id);
+  for (const list of lists) {
+    if (list === undefined) continue;
+    for (const id of list) if (!out.includes(id)) out.push(id);
+  }
   return out;
 }
 
@@ -122,10 +126,12 @@ function outOfDateSince(levels: readonly { tcbDate: string }[], index: number): 
   return index > 0 ? levels[index - 1]!.tcbDate : undefined;
 }
 
-function masked(value: Uint8Array, mask: Uint8Array): Uint8Array {
-  const out = new Uint8Array(value.length);
-  for (let i = 0; i < value.length; i++) out[i] = value[i]! & (mask[i] ?? 0);
-  return out;
+/** `value & mask` (a missing mask byte counts as 0) equals `expected`, compared without a masked copy. */
+function maskedEquals(value: Uint8Array, mask: Uint8Array, expected: Uint8Array): boolean {
+  if (value.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < value.length; i++) diff |= (value[i]! & (mask[i] ?? 0)) ^ expected[i]!;
+  return diff === 0;
 }
 
 function checkModule(module: TdxModule, td: TdReport, path: string): void {
@@ -136,7 +142,7 @@ function checkModule(module: TdxModule, td: TdReport, path: string): void {
       toHex(td.mrSignerSeam),
     );
   }
-  if (!equalBytes(masked(td.seamAttributes, module.attributesMask), module.attributes)) {
+  if (!maskedEquals(td.seamAttributes, module.attributesMask, module.attributes)) {
     throw mismatch(
       'TDX module SEAMATTRIBUTES do not match the TCB Info',
       `${path}/attributes`,
@@ -149,6 +155,32 @@ function firstIsvSvnLevel(levels: readonly IsvSvnLevel[], isvSvn: number): numbe
   return levels.findIndex((level) => level.isvSvn <= isvSvn);
 }
 
+// The module identity id for each major version (`TDX_<major, 2 upper-case hex digits>`).
+const TDX_MODULE_IDS: readonly string[] = Array.from(
+  { length: 256 },
+  (_, major) => `TDX_${major.toString(16).toUpperCase().padStart(2, '0')}`,
+);
+
+// Module identity ids in upper case (they are compared case-insensitively), remembered per identity list
+// with the ids they were made from and used only while those are unchanged.
+const upperCaseIdCache = new WeakMap<
+  readonly { readonly id: string }[],
+  { readonly ids: readonly string[]; readonly upper: readonly string[] }
+>();
+
+function upperCaseIds(identities: readonly { readonly id: string }[]): readonly string[] {
+  const known = upperCaseIdCache.get(identities);
+  if (known !== undefined && known.ids.length === identities.length) {
+    let same = true;
+    for (let i = 0; i < identities.length && same; i++) same = identities[i]!.id === known.ids[i];
+    if (same) return known.upper;
+  }
+  const ids = identities.map((identity) => identity.id);
+  const upper = ids.map((id) => id.toUpperCase());
+  upperCaseIdCache.set(identities, { ids, upper });
+  return upper;
+}
+
 /** Step 2: the TDX module check and, for module major > 0, its identity's TCB level. */
 export function evaluateTdxModule(
   tcbInfo: TcbInfo,
@@ -157,8 +189,8 @@ export function evaluateTdxModule(
   const major = tdxModuleMajor(td.teeTcbSvn);
   const identities = tcbInfo.tdxModuleIdentities;
   if (major > 0 && identities !== undefined) {
-    const id = `TDX_${major.toString(16).toUpperCase().padStart(2, '0')}`;
-    const index = identities.findIndex((identity) => identity.id.toUpperCase() === id);
+    const id = TDX_MODULE_IDS[major]!;
+    const index = upperCaseIds(identities).indexOf(id);
     if (index < 0) {
       throw noMatch(`TCB Info has no TDX module identity ${id}`, 'collateral/tcbInfo/tdxModuleIdentities');
     }
@@ -189,7 +221,7 @@ export function evaluateQeIdentity(identity: QeIdentity, qeReport: SgxReport): C
   if ((qeReport.miscSelect & identity.miscSelectMask) >>> 0 !== identity.miscSelect) {
     throw mismatch('QE report MISCSELECT does not match the QE Identity', `${path}/miscselect`);
   }
-  if (!equalBytes(masked(qeReport.attributes, identity.attributesMask), identity.attributes)) {
+  if (!maskedEquals(qeReport.attributes, identity.attributesMask, identity.attributes)) {
     throw mismatch(
       'QE report ATTRIBUTES do not match the QE Identity',
       `${path}/attributes`,
@@ -250,17 +282,22 @@ export function evaluateTcb(input: {
   let status = platform.status;
   if (tdxModule !== undefined) status = converge(status, tdxModule.status);
   status = converge(status, qe.status);
-  const behind = [platform, tdxModule, qe]
-    .filter((c): c is ComponentResult => c !== undefined && isOutOfDate(c.status))
-    .map((c) => c.outOfDateSince ?? c.tcbDate)
-    .sort();
+  // The earliest date among the out-of-date components (ISO dates: string order is time order).
+  let behind: string | undefined;
+  if (isOutOfDate(status)) {
+    for (const c of [platform, tdxModule, qe]) {
+      if (c === undefined || !isOutOfDate(c.status)) continue;
+      const since = c.outOfDateSince ?? c.tcbDate;
+      if (behind === undefined || since < behind) behind = since;
+    }
+  }
   return {
     status,
-    advisoryIds: union(platform.advisoryIds, tdxModule?.advisoryIds ?? [], qe.advisoryIds),
+    advisoryIds: union([platform.advisoryIds, tdxModule?.advisoryIds, qe.advisoryIds]),
     platform,
     tdxModule,
     qe,
-    outOfDateSince: isOutOfDate(status) ? behind[0] : undefined,
+    outOfDateSince: behind,
     tcbDate: platform.tcbDate,
     evaluationDataNumber: tcbInfo.tcbEvaluationDataNumber,
   };

@@ -26,7 +26,8 @@ import type { PublicKey } from '../../crypto/types.js';
 import { ErrorCode, VeriteeError, wrapErrors } from '../../errors.js';
 import {
   type Certificate,
-  checkNotRevoked,
+  checkCrlCovers,
+  checkSerialNotRevoked,
   INTEL_SGX_ROOT_CA,
   isSimulatorAnchor,
   parsePemCertificates,
@@ -34,12 +35,14 @@ import {
   publicKeyOf,
   sameAnchor,
   type TrustAnchor,
+  type VerifiedChain,
 } from '../../pki/index.js';
 import type { Policy } from '../../policy/types.js';
 import type { Check, CommonClaims, Issue, VerifiedEvidence } from '../../result.js';
-import { verifyChainMemo } from './chains.js';
+import { knownChain, verifyChainMemo } from './chains.js';
 import {
   checkCollateralAt,
+  knownSignatures,
   parseDcapCollateral,
   type SignedCollateral,
   verifyCollateralSignatures,
@@ -248,8 +251,8 @@ function knownCertification(qe: QeCertification): VerifiedCertification | undefi
   const entry = verifiedCertifications.get(qe.pckChainPem);
   if (entry === undefined) return undefined;
   const same =
-    equalBytes(entry.qeReportSignature, qe.qeReportSignature) &&
-    equalBytes(entry.qeReportBytes, qe.qeReportBytes);
+    backend.sameBytes(entry.qeReportSignature, qe.qeReportSignature) &&
+    backend.sameBytes(entry.qeReportBytes, qe.qeReportBytes);
   return same ? entry : undefined;
 }
 
@@ -275,7 +278,7 @@ function rememberCertification(qe: QeCertification, pckChain: PckChain): Verifie
  */
 function signedBytesHex(entry: VerifiedCertification, signedBytes: Uint8Array): string {
   const last = entry.signedHex;
-  if (last !== undefined && equalBytes(last.bytes, signedBytes)) return last.hex;
+  if (last !== undefined && backend.sameBytes(last.bytes, signedBytes)) return last.hex;
   const hex = toHex(signedBytes);
   entry.signedHex = { bytes: signedBytes.slice(), hex };
   return hex;
@@ -303,7 +306,7 @@ function checkQeReportData(quote: Quote): void {
 /** The imported attestation key: the platform's last one when the bytes are equal, else from the key cache. */
 function attestationKeyOf(entry: VerifiedCertification, raw: Uint8Array): PublicKey {
   const last = entry.attestationKey;
-  if (last !== undefined && equalBytes(last.raw, raw)) return last.key;
+  if (last !== undefined && backend.sameBytes(last.raw, raw)) return last.key;
   const key = importAttestationKey(raw);
   entry.attestationKey = { raw: raw.slice(), key };
   return key;
@@ -374,6 +377,12 @@ interface PckChain {
   readonly caName: string;
   /** Built once per platform and frozen: every result for the platform shares it. */
   readonly claims: PckClaims;
+  /**
+   * The collateral this chain's CA and certificates were last found to pair with (its PCK CRL issued by
+   * this CA, each CRL naming the issuer of the certificate it is checked against). Those comparisons are of
+   * bytes of these two unchanging objects only; revoked serials are still looked up on every use.
+   */
+  pairedWith?: SignedCollateral | undefined;
 }
 
 function pckClaims(leaf: Certificate, extension: PckExtension, caName: string): PckClaims {
@@ -421,6 +430,8 @@ function parsePckChain(pem: string): PckChain {
   };
 }
 
+const PCK_CHAIN_PATH = 'quote/pckChain';
+
 /**
  * Step 4: the quote's PCK chain is valid at `at` up to the collateral's anchor, neither the PCK certificate
  * nor its CA is revoked, and the PCK CRL is its CA's. Returns when the chain stops being valid.
@@ -432,9 +443,32 @@ async function verifyPckChain(
   anchors: readonly TrustAnchor[],
   anchor: TrustAnchor,
 ): Promise<Date> {
-  const path = 'quote/pckChain';
+  const options = { at, anchors, path: PCK_CHAIN_PATH, maxLength: 3 };
+  const chain = await verifyChainMemo(pckChain.certificates, options);
+  return checkVerifiedPckChain(pckChain, chain, signed, anchor);
+}
+
+/** {@link verifyPckChain} when its chain is memoised for `at` and `anchors` (no await), else undefined. */
+function verifyPckChainNow(
+  pckChain: PckChain,
+  signed: SignedCollateral,
+  at: Date,
+  anchors: readonly TrustAnchor[],
+  anchor: TrustAnchor,
+): Date | undefined {
+  const chain = knownChain(pckChain.certificates, { at, anchors, maxLength: 3 });
+  return chain === undefined ? undefined : checkVerifiedPckChain(pckChain, chain, signed, anchor);
+}
+
+/** The rest of step 4 once the chain is verified at `at`: its anchor, the CRL pairing and revocation. */
+function checkVerifiedPckChain(
+  pckChain: PckChain,
+  chain: VerifiedChain,
+  signed: SignedCollateral,
+  anchor: TrustAnchor,
+): Date {
+  const path = PCK_CHAIN_PATH;
   const [leaf, ca] = pckChain.certificates;
-  const chain = await verifyChainMemo(pckChain.certificates, { at, anchors, path, maxLength: 3 });
   if (!sameAnchor(chain.anchor, anchor)) {
     throw new VeriteeError(
       ErrorCode.CHAIN_UNTRUSTED_ROOT,
@@ -442,17 +476,30 @@ async function verifyPckChain(
       { path },
     );
   }
-  const crlIssuer = signed.pckCrlChain[0]!;
-  if (!equalBytes(crlIssuer.subjectDer, ca.subjectDer) || !equalBytes(crlIssuer.spki, ca.spki)) {
-    throw new VeriteeError(
-      ErrorCode.CRL_ISSUER_MISMATCH,
-      `PCK CRL is issued by "${crlIssuer.subject}" but the PCK certificate chains to "${ca.subject}"`,
-      { path: 'collateral/pckCrl' },
-    );
+  if (pckChain.pairedWith !== signed) {
+    const crlIssuer = signed.pckCrlChain[0]!;
+    if (!equalBytes(crlIssuer.subjectDer, ca.subjectDer) || !equalBytes(crlIssuer.spki, ca.spki)) {
+      throw new VeriteeError(
+        ErrorCode.CRL_ISSUER_MISMATCH,
+        `PCK CRL is issued by "${crlIssuer.subject}" but the PCK certificate chains to "${ca.subject}"`,
+        { path: 'collateral/pckCrl' },
+      );
+    }
+    checkCrlCovers(leaf, signed.pckCrl, `${path}[0]`);
+    checkCrlCovers(ca, signed.rootCaCrl, `${path}[1]`);
+    pckChain.pairedWith = signed;
   }
-  checkNotRevoked(leaf, signed.pckCrl, `${path}[0]`);
-  checkNotRevoked(ca, signed.rootCaCrl, `${path}[1]`);
+  checkSerialNotRevoked(leaf, signed.pckCrl, `${path}[0]`);
+  checkSerialNotRevoked(ca, signed.rootCaCrl, `${path}[1]`);
   return chain.validUntil;
+}
+
+// The pinned Intel SGX Root CA as an anchor list, once loaded (the same one every call would load).
+let defaultAnchors: readonly TrustAnchor[] | undefined;
+
+async function loadDefaultAnchors(): Promise<readonly TrustAnchor[]> {
+  defaultAnchors = Object.freeze([await pinnedAnchor(INTEL_SGX_ROOT_CA)]);
+  return defaultAnchors;
 }
 
 /**
@@ -460,7 +507,20 @@ async function verifyPckChain(
  * each marked `simulator` whatever the caller set, so a chain to one can only ever yield platform `sim`.
  */
 async function trustAnchors(options: DcapVerifyOptions): Promise<readonly TrustAnchor[]> {
-  const vendor = options.anchors ?? [await pinnedAnchor(INTEL_SGX_ROOT_CA)];
+  const vendor = options.anchors ?? defaultAnchors ?? (await loadDefaultAnchors());
+  return withSimulatorRoots(options, vendor);
+}
+
+/** {@link trustAnchors} without waiting, when nothing needs loading (else undefined). */
+function trustAnchorsNow(options: DcapVerifyOptions): readonly TrustAnchor[] | undefined {
+  const vendor = options.anchors ?? defaultAnchors;
+  return vendor === undefined ? undefined : withSimulatorRoots(options, vendor);
+}
+
+function withSimulatorRoots(
+  options: DcapVerifyOptions,
+  vendor: readonly TrustAnchor[],
+): readonly TrustAnchor[] {
   if (options.simulatorRoots === undefined || options.simulatorRoots.length === 0) return vendor;
   const simulator = options.simulatorRoots.map((anchor) => ({ ...anchor, kind: 'simulator' as const }));
   return [...simulator, ...vendor];
@@ -593,6 +653,38 @@ function collateralClaims(signed: SignedCollateral): CollateralClaims {
   return claims;
 }
 
+// The collateral check's text up to the verification time, per collateral and signer.
+const collateralDetails = new WeakMap<SignedCollateral, { readonly signer: string; readonly text: string }>();
+
+function collateralDetail(signed: SignedCollateral, signer: string): string {
+  const known = collateralDetails.get(signed);
+  if (known !== undefined && known.signer === signer) return known.text;
+  const { tcbInfo, qeIdentity } = signed;
+  const text = `TCB Info ${tcbInfo.id} v${tcbInfo.version} (FMSPC ${toHex(tcbInfo.fmspc)}, evaluation data ${tcbInfo.tcbEvaluationDataNumber}) and QE Identity ${qeIdentity.id} signed by ${signer}, current at `;
+  collateralDetails.set(signed, { signer, text });
+  return text;
+}
+
+// `toISOString` of the last verification time seen (a pure function of its epoch milliseconds).
+let lastIso = { ms: Number.NaN, text: '' };
+
+function isoString(at: Date): string {
+  const ms = at.getTime();
+  if (ms !== lastIso.ms) lastIso = { ms, text: at.toISOString() };
+  return lastIso.text;
+}
+
+// The trailing-bytes warning text for the last count seen (a platform pads its quotes the same way).
+let lastTrailing = { count: 0, allZero: false, text: '' };
+
+function trailingBytesMessage(count: number, allZero: boolean): string {
+  if (count !== lastTrailing.count || allZero !== lastTrailing.allZero) {
+    const text = `quote has ${count} ${allZero ? 'zero ' : ''}bytes after the signature data (not signed; ignored)`;
+    lastTrailing = { count, allZero, text };
+  }
+  return lastTrailing.text;
+}
+
 function tcbClaims(evaluation: TcbEvaluation, signed: SignedCollateral): DcapTcbClaims {
   return {
     status: evaluation.status,
@@ -630,10 +722,10 @@ export async function verifyDcapQuote(
       details: toHex(quote.header.qeVendorId),
     });
   }
-  const anchors = await trustAnchors(options);
+  const anchors = trustAnchorsNow(options) ?? (await trustAnchors(options));
   const tcbPolicy = tcbPolicyOf(options.policy);
   const collateral = parseDcapCollateral(options.collateral);
-  const signed = await verifyCollateralSignatures(collateral);
+  const signed = knownSignatures(collateral) ?? (await verifyCollateralSignatures(collateral));
   checkCollateralKind(quote, signed);
   const collateralCheck = await checkCollateralAt(signed, {
     at,
@@ -642,7 +734,9 @@ export async function verifyDcapQuote(
   });
   const known = knownCertification(quote.qe);
   const pckChain = known?.pckChain ?? parsePckChain(quote.qe.pckChainPem);
-  const chainValidUntil = await verifyPckChain(pckChain, signed, at, anchors, collateralCheck.anchor);
+  const chainValidUntil =
+    verifyPckChainNow(pckChain, signed, at, anchors, collateralCheck.anchor) ??
+    (await verifyPckChain(pckChain, signed, at, anchors, collateralCheck.anchor));
   const pck = pckChain.extension;
   checkCollateralPlatform(pck, signed);
   let entry = known;
@@ -670,7 +764,7 @@ export async function verifyDcapQuote(
   if (quote.trailingBytes > 0) {
     warnings.push({
       code: ErrorCode.PARSE_TRAILING_BYTES,
-      message: `quote has ${quote.trailingBytes} ${quote.trailingBytesAllZero ? 'zero ' : ''}bytes after the signature data (not signed; ignored)`,
+      message: trailingBytesMessage(quote.trailingBytes, quote.trailingBytesAllZero),
     });
   }
   const validUntil = new Date(Math.min(chainValidUntil.getTime(), collateralCheck.validUntil.getTime()));
@@ -683,7 +777,7 @@ export async function verifyDcapQuote(
     {
       id: 'dcap.collateral',
       ok: true,
-      detail: `TCB Info ${signed.tcbInfo.id} v${signed.tcbInfo.version} (FMSPC ${toHex(signed.tcbInfo.fmspc)}, evaluation data ${signed.tcbInfo.tcbEvaluationDataNumber}) and QE Identity ${signed.qeIdentity.id} signed by ${signer}, current at ${at.toISOString()}`,
+      detail: collateralDetail(signed, signer) + isoString(at),
     },
     {
       id: 'dcap.pck.chain',
@@ -706,11 +800,20 @@ export async function verifyDcapQuote(
       detail: `TCB status ${evaluation.status}${evaluation.advisoryIds.length > 0 ? ` (${evaluation.advisoryIds.join(', ')})` : ''}`,
     },
   ];
-  const claims: DcapClaims = {
+  const pc = pckChain.claims;
+  const claims: { -readonly [K in keyof DcapClaims]: DcapClaims[K] } = {
     teeType: tee,
     quoteVersion: quote.header.version,
     body: quote.body.kind,
-    ...pckChain.claims,
+    // The PCK part, property by property (cheaper than spreading the shared frozen object; same order).
+    fmspc: pc.fmspc,
+    pceId: pc.pceId,
+    ppid: pc.ppid,
+    sgxType: pc.sgxType,
+    pckCa: pc.pckCa,
+    pckCertificate: pc.pckCertificate,
+    pceSvn: pc.pceSvn,
+    tcbComponents: pc.tcbComponents,
     qe: {
       isvSvn: quote.qe.qeReport.isvSvn,
       isvProdId: quote.qe.qeReport.isvProdId,
@@ -721,8 +824,8 @@ export async function verifyDcapQuote(
     tcb: tcbClaims(evaluation, signed),
     collateral: collateralClaims(signed),
     trailingBytes: quote.trailingBytes,
-    ...(simulated ? { simulatedPlatform: tee } : {}),
   };
+  if (simulated) claims.simulatedPlatform = tee;
   return {
     platform: simulated ? 'sim' : tee,
     at,
