@@ -23,6 +23,32 @@ export function abytes(value: unknown, field: string, length?: number): Uint8Arr
   return value;
 }
 
+/** A field's error path: `base/field`, or `field` alone without a base. */
+export function fieldPath(base: string, field: string): string {
+  return base === '' ? field : `${base}/${field}`;
+}
+
+/**
+ * Throws PARSE_INVALID_VALUE, naming the field and the offset of the first non-zero byte, unless
+ * `bytes[start, start + count)` are all zero (reserved / must-be-zero ranges). The range must be in bounds.
+ */
+export function requireZeros(
+  bytes: Uint8Array,
+  start: number,
+  count: number,
+  base: string,
+  field: string,
+): void {
+  for (let i = start; i < start + count; i++) {
+    if (bytes[i] !== 0) {
+      throw new VeriteeError(ErrorCode.PARSE_INVALID_VALUE, `reserved field ${field} must be zero`, {
+        path: fieldPath(base, field),
+        offset: i,
+      });
+    }
+  }
+}
+
 export class ByteReader {
   private readonly view: DataView;
   private position = 0;
@@ -44,7 +70,7 @@ export class ByteReader {
   }
 
   private path(field: string): string {
-    return this.base === '' ? field : `${this.base}/${field}`;
+    return fieldPath(this.base, field);
   }
 
   private need(count: number, field: string): void {
@@ -84,15 +110,8 @@ export class ByteReader {
   /** Reads `count` bytes that must all be zero (reserved / must-be-zero ranges). */
   zeros(count: number, field: string): void {
     const start = this.position;
-    const view = this.bytesView(count, field);
-    for (let i = 0; i < view.length; i++) {
-      if (view[i] !== 0) {
-        throw new VeriteeError(ErrorCode.PARSE_INVALID_VALUE, `reserved field ${field} must be zero`, {
-          path: this.path(field),
-          offset: start + i,
-        });
-      }
-    }
+    this.skip(count, field);
+    requireZeros(this.bytes, start, count, this.base, field);
   }
 
   u8(field: string): number {

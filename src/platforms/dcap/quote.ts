@@ -21,7 +21,7 @@
  * read), the QE report data binding, or anything about TCB levels. See `verify.ts`.
  */
 import { backend } from '#crypto';
-import { ByteReader, isAllZero, utf8Decode } from '../../bytes.js';
+import { ByteReader, isAllZero, requireZeros, utf8Decode } from '../../bytes.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import { AttestationKeyType, SGX_REPORT_SIZE, TeeTypeValue } from './header.js';
 
@@ -180,18 +180,6 @@ function readHeader(reader: ByteReader): QuoteHeader {
   return { version, attestationKeyType, teeType, qeSvn, pceSvn, qeVendorId, userData };
 }
 
-/** Throws like `ByteReader.zeros` unless `bytes[start, start + count)` are all zero. */
-function mustBeZero(bytes: Uint8Array, start: number, count: number, path: string, field: string): void {
-  for (let i = start; i < start + count; i++) {
-    if (bytes[i] !== 0) {
-      throw new VeriteeError(ErrorCode.PARSE_INVALID_VALUE, `reserved field ${field} must be zero`, {
-        path: `${path}/${field}`,
-        offset: i,
-      });
-    }
-  }
-}
-
 function u16At(bytes: Uint8Array, offset: number): number {
   return bytes[offset]! | (bytes[offset + 1]! << 8);
 }
@@ -200,10 +188,10 @@ function u16At(bytes: Uint8Array, offset: number): number {
 export function parseSgxReport(bytes: Uint8Array, path: string): SgxReport {
   if (bytes.length !== SGX_REPORT_SIZE) return readSgxReport(bytes, path);
   // The fixed layout read directly (no reader per report): the same fields and checks, in the same order.
-  mustBeZero(bytes, 20, 12, path, 'reserved1');
-  mustBeZero(bytes, 96, 32, path, 'reserved2');
-  mustBeZero(bytes, 160, 32, path, 'reserved3');
-  mustBeZero(bytes, 262, 42, path, 'reserved4');
+  requireZeros(bytes, 20, 12, path, 'reserved1');
+  requireZeros(bytes, 96, 32, path, 'reserved2');
+  requireZeros(bytes, 160, 32, path, 'reserved3');
+  requireZeros(bytes, 262, 42, path, 'reserved4');
   return {
     cpuSvn: bytes.subarray(0, 16),
     miscSelect: (u16At(bytes, 16) | (u16At(bytes, 18) << 16)) >>> 0,

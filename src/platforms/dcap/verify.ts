@@ -497,18 +497,15 @@ function checkVerifiedPckChain(
 // The pinned Intel SGX Root CA as an anchor list, once loaded (the same one every call would load).
 let defaultAnchors: readonly TrustAnchor[] | undefined;
 
-async function loadDefaultAnchors(): Promise<readonly TrustAnchor[]> {
-  defaultAnchors = Object.freeze([await pinnedAnchor(INTEL_SGX_ROOT_CA)]);
-  return defaultAnchors;
-}
-
 /**
  * The vendor anchors (the pinned Intel SGX Root CA unless replaced) after the caller's simulator roots,
  * each marked `simulator` whatever the caller set, so a chain to one can only ever yield platform `sim`.
  */
 async function trustAnchors(options: DcapVerifyOptions): Promise<readonly TrustAnchor[]> {
-  const vendor = options.anchors ?? defaultAnchors ?? (await loadDefaultAnchors());
-  return withSimulatorRoots(options, vendor);
+  if (options.anchors === undefined && defaultAnchors === undefined) {
+    defaultAnchors = Object.freeze([await pinnedAnchor(INTEL_SGX_ROOT_CA)]);
+  }
+  return trustAnchorsNow(options)!;
 }
 
 /** {@link trustAnchors} without waiting, when nothing needs loading (else undefined). */
@@ -674,17 +671,6 @@ function isoString(at: Date): string {
   return lastIso.text;
 }
 
-// The trailing-bytes warning text for the last count seen (a platform pads its quotes the same way).
-let lastTrailing = { count: 0, allZero: false, text: '' };
-
-function trailingBytesMessage(count: number, allZero: boolean): string {
-  if (count !== lastTrailing.count || allZero !== lastTrailing.allZero) {
-    const text = `quote has ${count} ${allZero ? 'zero ' : ''}bytes after the signature data (not signed; ignored)`;
-    lastTrailing = { count, allZero, text };
-  }
-  return lastTrailing.text;
-}
-
 function tcbClaims(evaluation: TcbEvaluation, signed: SignedCollateral): DcapTcbClaims {
   return {
     status: evaluation.status,
@@ -764,7 +750,7 @@ export async function verifyDcapQuote(
   if (quote.trailingBytes > 0) {
     warnings.push({
       code: ErrorCode.PARSE_TRAILING_BYTES,
-      message: trailingBytesMessage(quote.trailingBytes, quote.trailingBytesAllZero),
+      message: `quote has ${quote.trailingBytes} ${quote.trailingBytesAllZero ? 'zero ' : ''}bytes after the signature data (not signed; ignored)`,
     });
   }
   const validUntil = new Date(Math.min(chainValidUntil.getTime(), collateralCheck.validUntil.getTime()));
