@@ -3,36 +3,25 @@
  * --collateral; a second run with --offline gives the same verdict from the store alone; fetch, export
  * and import (verified) move collateral to an air-gapped store. Runs the built CLI against the loopback mock.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, runCli } from '../helpers/cli.js';
 import { DCAP_CASES, SNP_CASES } from './cases.js';
 import { DCAP_DIR, kdsRoutes, type MockServer, pcsRoutes, startMock } from './mock-server.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'veritee-collateral-cli-'));
 let mock: MockServer;
 
-/** Runs the CLI asynchronously (the mock server lives in this process). */
-function run(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, VERITEE_PCS_URL: '', VERITEE_KDS_URL: '', VERITEE_STORE: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+/** Runs the CLI asynchronously (the mock server lives in this process), without the caller's collateral settings. */
+function run(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, {
+    ...process.env,
+    VERITEE_PCS_URL: '',
+    VERITEE_KDS_URL: '',
+    VERITEE_STORE: '',
+    ...env,
   });
 }
 

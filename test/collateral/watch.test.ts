@@ -27,6 +27,7 @@ import { simulatorAnchors } from '../../src/runtime/sim/store.js';
 import { SimulatedTdx } from '../../src/runtime/sim/tdx.js';
 import { loadSimulatedIntelPki, SIM_FMSPC } from '../../src/runtime/sim/tdx-pki.js';
 import { loadPolicy } from '../../src/verify.js';
+import { runCli } from '../helpers/cli.js';
 import { DCAP_CASES } from './cases.js';
 import { DCAP_DIR, type MockServer, pcsRoutes, pcsRoutesOf, startMock } from './mock-server.js';
 
@@ -518,20 +519,7 @@ describe('veritee watch (CLI)', () => {
 });
 
 describe('veritee watch (CLI): --refresh and --offline', () => {
-  const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [cli, 'watch', ...args]);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-      });
-      child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  const run = (args: string[]) => runCli(['watch', ...args]);
 
   it('--once with a PCS fills the store; --offline --once answers from it and sends no request', async () => {
     const file = join(tmp, 'offline-deployments.json');

@@ -16,22 +16,15 @@ import { connectEnclave } from '../../src/runtime/client.js';
 import { sha384 } from '../../src/runtime/sim/nitro.js';
 import { simulatorAnchor } from '../../src/runtime/sim/store.js';
 import { SIM_POLICY } from '../helpers/channel.js';
+import { CLI, type CliRun, runCli } from '../helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const ECHO = join(ROOT, 'examples', 'echo', 'app.mjs');
 const simDir = mkdtempSync(join(tmpdir(), 'veritee-serve-sim-'));
 const env = { ...process.env, VERITEE_SIM_DIR: simDir };
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[]): Promise<CliRun> {
+  return runCli(args, env);
 }
 
 /** Starts `veritee serve` with `args`; resolves with the process, its URL and its log so far. */
