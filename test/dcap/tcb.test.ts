@@ -282,6 +282,15 @@ describe('TDX: TEE TCB SVN and the TDX module rule', () => {
     expect(result.status).toBe('UpToDate');
   });
 
+  it('module identity ids match case-insensitively (tdx_01 grades major 1), other ids do not', () => {
+    const identity = INFO.tdxModuleIdentities![0]!;
+    const withId = (id: string) => ({ ...INFO, tdxModuleIdentities: [{ ...identity, id }] });
+    const lower = evaluateTcb({ ...base, tcbInfo: withId('tdx_01'), td: td([4, 1, 7]) });
+    expect(lower.tdxModule).toMatchObject({ id: 'TDX_01', status: 'UpToDate' });
+    const other = () => evaluateTcb({ ...base, tcbInfo: withId('TDX_10'), td: td([4, 1, 7]) });
+    expect(errorOf(other).code).toBe(ErrorCode.TCB_NO_MATCH);
+  });
+
   it('an OutOfDate module degrades the status and adds its advisories', () => {
     const result = evaluateTcb({ ...base, td: td([3, 1, 7]) });
     expect(result.tdxModule?.status).toBe('OutOfDate');

@@ -161,27 +161,6 @@ const TDX_MODULE_IDS: readonly string[] = Array.from(
   (_, major) => `TDX_${major.toString(16).toUpperCase().padStart(2, '0')}`,
 );
 
-// Module identity ids in upper case (they are compared case-insensitively), remembered per identity list
-// with the ids they were made from and used only while those are unchanged.
-const upperCaseIdCache = new WeakMap<
-  readonly { readonly id: string }[],
-  { readonly ids: readonly string[]; readonly upper: readonly string[] }
->();
-
-function upperCaseIds(identities: readonly { readonly id: string }[]): readonly string[] {
-  const known = upperCaseIdCache.get(identities);
-  if (known !== undefined && known.ids.length === identities.length) {
-    let same = true;
-    for (let i = 0; i < identities.length && same; i++) same = identities[i]!.id === known.ids[i];
-    if (same) return known.upper;
-  }
-  const ids = identities.map((identity) => identity.id);
-  const upper = ids.map((id) => id.toUpperCase());
-  upperCaseIdCache.set(identities, { ids, upper });
-  return upper;
-}
-
-/** Step 2: the TDX module check and, for module major > 0, its identity's TCB level. */
 export function evaluateTdxModule(
   tcbInfo: TcbInfo,
   td: TdReport,
@@ -190,7 +169,8 @@ export function evaluateTdxModule(
   const identities = tcbInfo.tdxModuleIdentities;
   if (major > 0 && identities !== undefined) {
     const id = TDX_MODULE_IDS[major]!;
-    const index = upperCaseIds(identities).indexOf(id);
+    // Ids are compared case-insensitively; real TCB Info spells them in upper case, as `id` is.
+    const index = identities.findIndex((identity) => identity.id === id || identity.id.toUpperCase() === id);
     if (index < 0) {
       throw noMatch(`TCB Info has no TDX module identity ${id}`, 'collateral/tcbInfo/tdxModuleIdentities');
     }
