@@ -257,7 +257,8 @@ export async function connectChannel(link: FrameLink, options: ClientOptions = {
 }
 
 async function clientHandshake(link: FrameLink, options: ClientOptions): Promise<AttestedChannel> {
-  const staticKeyPair = options.staticKeyPair ?? backend.x25519Generate();
+  // Default: a fresh key per connection (connections are unlinkable), kept inside the backend.
+  const staticKeyPair = options.staticKeyPair ?? backend.x25519GenerateSecret();
   const hs = new HandshakeState({
     protocol: CHANNEL_PROTOCOL,
     initiator: true,

@@ -9,7 +9,7 @@
  * anything about attestation — see `handshake.ts` and `transport.ts`.
  */
 import { backend } from '#crypto';
-import type { AeadName, ChannelHashName, X25519KeyPair } from '../crypto/types.js';
+import type { AeadName, ChannelHashName, X25519KeyPair, X25519Secret } from '../crypto/types.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 
 /** §3: every Noise message is at most 65535 bytes. */
@@ -371,8 +371,11 @@ export interface HandshakeOptions {
   readonly protocol: string;
   readonly initiator: boolean;
   readonly prologue?: Uint8Array;
-  /** This side's static key pair, when the pattern sends or pre-shares it. */
-  readonly staticKeyPair?: X25519KeyPair;
+  /**
+   * This side's static key, when the pattern sends or pre-shares it: a raw pair, or a backend-held key
+   * (e.g. a client's fresh key per connection).
+   */
+  readonly staticKeyPair?: X25519KeyPair | X25519Secret;
   /** The peer's static public key, when the pattern pre-shares it. */
   readonly remoteStaticKey?: Uint8Array;
   /** PSKs in the order the `psk` tokens consume them (32 bytes each). */
@@ -395,8 +398,8 @@ export class HandshakeState {
   readonly protocol: ProtocolName;
   readonly initiator: boolean;
   readonly #symmetric: SymmetricState;
-  readonly #s: X25519KeyPair | undefined;
-  #e: X25519KeyPair | undefined;
+  readonly #s: X25519Secret | undefined;
+  #e: X25519Secret | undefined;
   readonly #fixedE: X25519KeyPair | undefined;
   #rs: Uint8Array | undefined;
   #re: Uint8Array | undefined;
@@ -409,7 +412,7 @@ export class HandshakeState {
     this.protocol = parseProtocolName(options.protocol);
     this.initiator = options.initiator;
     this.#symmetric = new SymmetricState(this.protocol);
-    this.#s = options.staticKeyPair;
+    this.#s = options.staticKeyPair && localKey(options.staticKeyPair);
     this.#rs = options.remoteStaticKey?.slice();
     this.#fixedE = options.ephemeralKeyPair;
     this.#psks = (options.psks ?? []).map((psk) => psk.slice());
@@ -500,10 +503,10 @@ export class HandshakeState {
     return this.#x25519(local, remote);
   }
 
-  #x25519(local: X25519KeyPair | undefined, remote: Uint8Array | undefined): Uint8Array {
+  #x25519(local: X25519Secret | undefined, remote: Uint8Array | undefined): Uint8Array {
     if (local === undefined || remote === undefined) throw protocolError('DH with a missing key');
     try {
-      return backend.x25519(local.privateKey, remote);
+      return local.agree(remote);
     } catch (error) {
       throw new VeriteeError(ErrorCode.CHANNEL_HANDSHAKE_FAILED, 'X25519 with the peer key failed', {
         details: 'low-order or malformed public key',
@@ -530,7 +533,8 @@ export class HandshakeState {
       const parts: Uint8Array[] = [];
       for (const token of tokens) {
         if (token === 'e') {
-          this.#e = this.#fixedE ?? backend.x25519Generate();
+          // A generated ephemeral stays inside the backend; a fixed one (test vectors) is used as given.
+          this.#e = this.#fixedE ? localKey(this.#fixedE) : backend.x25519GenerateSecret();
           parts.push(this.#e.publicKey);
           this.#mixEphemeral(this.#e.publicKey);
         } else if (token === 's') {
@@ -551,7 +555,7 @@ export class HandshakeState {
       this.#advance();
       return message;
     } catch (error) {
-      this.#failed = true;
+      this.#fail();
       throw error;
     }
   }
@@ -594,7 +598,7 @@ export class HandshakeState {
       this.#advance();
       return payload;
     } catch (error) {
-      this.#failed = true;
+      this.#fail();
       throw error;
     }
   }
@@ -610,9 +614,25 @@ export class HandshakeState {
       handshakeHash,
       remoteStaticKey: this.#rs?.slice(),
     };
-    if (this.#e !== undefined && this.#e !== this.#fixedE) this.#e.privateKey.fill(0);
+    this.#e?.erase();
     this.#e = undefined;
   }
+
+  #fail(): void {
+    this.#failed = true;
+    this.#e?.erase();
+    this.#e = undefined;
+  }
+}
+
+/**
+ * A local key as the handshake uses it (public key, DH). A raw pair (a caller's static key, a test vector's
+ * fixed ephemeral) is used as given and never erased here: it belongs to the caller.
+ */
+function localKey(key: X25519KeyPair | X25519Secret): X25519Secret {
+  if (!('privateKey' in key)) return key;
+  const { privateKey, publicKey } = key;
+  return { publicKey, agree: (peer) => backend.x25519(privateKey, peer), erase: () => {} };
 }
 
 function concat(...parts: readonly Uint8Array[]): Uint8Array {

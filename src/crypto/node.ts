@@ -1,4 +1,6 @@
 /** node:crypto implementation of the crypto interface (server side; 7–35× faster than pure JS here). */
+
+import * as nodeCrypto from 'node:crypto';
 import {
   createCipheriv,
   createDecipheriv,
@@ -45,6 +47,16 @@ const EC_SPKI_PREFIX: Record<'P-256' | 'P-384', Uint8Array> = {
   'P-384': Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'),
 };
 const TAG_LENGTH = 16;
+
+// crypto.hash (Node ≥ 20.12) skips the Hash object: ~35 % faster for the short inputs Noise hashes.
+const nodeOneShotHash = (
+  nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }
+).hash;
+function oneShotHash(algorithm: string, data: Uint8Array): Buffer {
+  return nodeOneShotHash !== undefined
+    ? nodeOneShotHash(algorithm, data, 'buffer')
+    : createHash(algorithm).update(data).digest();
+}
 
 // Importing a key costs 3–20× a scalar multiplication in OpenSSL 3, so imported and generated X25519
 // keys are remembered per key array (the handshake reuses the same arrays for its three DH steps).
@@ -243,7 +255,7 @@ export const backend: CryptoBackend = {
     return a.length === b.length && Buffer.compare(a, b) === 0;
   },
   channelHash(name, data) {
-    return new Uint8Array(createHash(NODE_CHANNEL_HASH[name]).update(data).digest());
+    return new Uint8Array(oneShotHash(NODE_CHANNEL_HASH[name], data));
   },
   hmac(name, key, data) {
     return new Uint8Array(createHmac(NODE_CHANNEL_HASH[name], key).update(data).digest());
@@ -265,6 +277,30 @@ export const backend: CryptoBackend = {
     if (privateKey.length !== 32 || publicKey.length !== 32) throw new Error('unexpected X25519 JWK');
     privateKeyObjects.set(privateKey, createPrivateKey({ key: jwk, format: 'jwk' }));
     return { privateKey, publicKey };
+  },
+  x25519GenerateSecret() {
+    // Only the public half is encoded, inside the generation (see x25519Generate for why not afterwards);
+    // the private half stays the generated KeyObject, used for DH only and never exported. This saves the
+    // private-key import of x25519Generate, which derives the public key a second time.
+    const pair = generateKeyPairSync('x25519', {
+      publicKeyEncoding: { format: 'jwk' },
+    } as never) as unknown as {
+      privateKey: KeyObject;
+      publicKey: NodeJsonWebKey;
+    };
+    const publicKey = new Uint8Array(Buffer.from(pair.publicKey.x ?? '', 'base64url'));
+    if (publicKey.length !== 32) throw new Error('unexpected X25519 JWK');
+    let privateKey: KeyObject | undefined = pair.privateKey;
+    return {
+      publicKey,
+      agree(peerPublicKey) {
+        if (privateKey === undefined) throw new Error('X25519 key was erased');
+        return new Uint8Array(diffieHellman({ privateKey, publicKey: x25519PublicKeyObject(peerPublicKey) }));
+      },
+      erase() {
+        privateKey = undefined;
+      },
+    };
   },
   x25519PublicKey(privateKey) {
     return rawX25519Public(createPublicKey(x25519PrivateKeyObject(privateKey)));

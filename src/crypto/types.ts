@@ -28,6 +28,19 @@ export interface X25519KeyPair {
   readonly publicKey: Uint8Array;
 }
 
+/**
+ * A generated X25519 key whose private half stays inside the backend (node:crypto keeps it as a KeyObject:
+ * never exported, so never imported again): its public key and Diffie-Hellman with a peer's public key.
+ * For keys used a few times and dropped (Noise ephemerals, a client's per-connection static key).
+ */
+export interface X25519Secret {
+  readonly publicKey: Uint8Array;
+  /** X25519(this key, peerPublicKey); throws when the result is all zeros or the key was erased. */
+  agree(peerPublicKey: Uint8Array): Uint8Array;
+  /** Drops the private half (best effort: zeroes it where the backend holds bytes); `agree` then throws. */
+  erase(): void;
+}
+
 export type SignatureScheme =
   | { readonly kind: 'ecdsa'; readonly hash: HashName; readonly encoding: 'der' | 'p1363' }
   | { readonly kind: 'rsa-pss'; readonly hash: HashName; readonly saltLength: number }
@@ -72,6 +85,8 @@ export interface CryptoBackend {
   hmac(name: ChannelHashName, key: Uint8Array, data: Uint8Array): Uint8Array;
   /** A fresh random X25519 key pair. */
   x25519Generate(): X25519KeyPair;
+  /** A fresh random X25519 key whose private half never leaves the backend (cheaper than a raw pair on node). */
+  x25519GenerateSecret(): X25519Secret;
   /** The public key of a raw 32-byte private key. */
   x25519PublicKey(privateKey: Uint8Array): Uint8Array;
   /** X25519(privateKey, publicKey); throws when the result is all zeros (a low-order public key). */

@@ -245,6 +245,20 @@ export const backend: CryptoBackend = {
     const privateKey = x25519.utils.randomSecretKey();
     return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
   },
+  x25519GenerateSecret() {
+    let privateKey: Uint8Array | undefined = x25519.utils.randomSecretKey();
+    return {
+      publicKey: x25519.getPublicKey(privateKey),
+      agree: (peerPublicKey) => {
+        if (privateKey === undefined) throw new Error('X25519 key was erased');
+        return backend.x25519(privateKey, peerPublicKey);
+      },
+      erase: () => {
+        privateKey?.fill(0);
+        privateKey = undefined;
+      },
+    };
+  },
   x25519PublicKey(privateKey) {
     return x25519.getPublicKey(privateKey);
   },
