@@ -67,6 +67,11 @@ export class FrameQueue<Frame extends Uint8Array | FrameParts = Uint8Array> {
     }
   }
 
+  /** True once `end` has been called. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
   /** No more frames: `error` when the link failed, undefined on an orderly end of stream. */
   end(error?: VeriteeError): void {
     if (this.#ended) return;

@@ -10,6 +10,9 @@ import {
 } from '../channel/link.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 
+/** Frames up to this size are joined with their header and written at once (cheaper than a writev). */
+const SMALL_FRAME = 4096;
+
 /** Wraps a connected socket as a frame link. */
 export function tcpLink(socket: Socket): FrameLink {
   socket.setNoDelay(true);
@@ -38,13 +41,21 @@ export function tcpLink(socket: Socket): FrameLink {
   socket.on('error', (error: NodeJS.ErrnoException) =>
     queue.end(new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'connection failed', { details: error.code })),
   );
-  socket.on('close', () => queue.end(new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'connection closed')));
-  // Header and pieces in one corked batch (one writev): the frame is never joined in memory.
+  socket.on('close', () => {
+    // After an orderly end the queue is already ended: no error to build (every connection closes).
+    if (!queue.ended) queue.end(new VeriteeError(ErrorCode.CHANNEL_TRUNCATED, 'connection closed'));
+  });
   const sendParts = (parts: readonly Uint8Array[]): void => {
     if (socket.destroyed || socket.writableEnded) {
       throw new VeriteeError(ErrorCode.CHANNEL_CLOSED, 'connection is closed');
     }
     const header = frameHeader(parts);
+    const length = (header[0]! << 8) | header[1]!;
+    if (length <= SMALL_FRAME) {
+      socket.write(joinParts([header, ...parts]));
+      return;
+    }
+    // Header and pieces in one corked batch (one writev): a large record is never joined in memory.
     if (!corked) {
       corked = true;
       socket.cork();
