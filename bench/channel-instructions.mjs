@@ -1,12 +1,13 @@
 // Instruction counts for the channel's bulk path, independent of machine load (`npm run build` first):
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/channel-instructions.mjs <mode> <count>
 // mode: raw (node:crypto ChaCha20-Poly1305 seal + open of 64 KiB), memory or tcp (the channel, both ends in
-// this process, one 64 KiB message at a time). Run each mode with count 0 and, say, 300: the difference
-// divided by 300 is the instructions per message.
+// this process, one 64 KiB message at a time, the receiver taking it as pieces: receiveParts), memory-joined
+// (the same with receive(), which joins the pieces). Run each mode with count 0 and, say, 300: the
+// difference divided by 300 is the instructions per message.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { toHex } from '../dist/bytes.js';
 import { acceptChannel, connectChannel } from '../dist/channel/channel.js';
-import { FrameQueue } from '../dist/channel/link.js';
+import { FrameQueue, joinParts } from '../dist/channel/link.js';
 import { backend } from '../dist/crypto/node.js';
 import { connectTcp, listenTcp } from '../dist/runtime/tcp.js';
 
@@ -40,9 +41,15 @@ function rawAead() {
 async function pairInMemory() {
   const toServer = new FrameQueue();
   const toClient = new FrameQueue();
+  // Frames travel as the pieces the sender sealed (as a stream link writes them without joining).
   const link = (inbox, outbox) => ({
-    send: (frame) => outbox.push(frame),
-    receive: () => inbox.receive(),
+    send: (frame) => outbox.push([frame]),
+    sendParts: (parts) => outbox.push(parts),
+    receive: async () => {
+      const parts = await inbox.receive();
+      return parts === undefined ? undefined : joinParts(parts);
+    },
+    receiveParts: () => inbox.receive(),
     close: () => {
       outbox.end();
       inbox.end();
@@ -65,16 +72,16 @@ async function pairOverTcp() {
 }
 
 if (mode === 'raw') rawAead();
-else if (mode === 'memory' || mode === 'tcp') {
+else if (mode === 'memory' || mode === 'memory-joined' || mode === 'tcp') {
   const { client, server, close } = mode === 'tcp' ? await pairOverTcp() : await pairInMemory();
   for (let i = 0; i < count; i++) {
     client.send(payload);
-    await server.receive();
+    await (mode === 'memory-joined' ? server.receive() : server.receiveParts());
   }
   client.close();
   close();
 } else {
-  console.error('usage: node bench/channel-instructions.mjs raw|memory|tcp <count>');
+  console.error('usage: node bench/channel-instructions.mjs raw|memory|memory-joined|tcp <count>');
   process.exit(2);
 }
 process.exit(0);

@@ -180,6 +180,16 @@ export class AttestedChannel {
    * the channel is then unusable.
    */
   async receive(): Promise<Uint8Array | undefined> {
+    const parts = await this.receiveParts();
+    return parts === undefined ? undefined : joinParts(parts);
+  }
+
+  /**
+   * `receive`, giving the message as the pieces it was decrypted into (their concatenation is it), so a
+   * consumer that streams it on (to a file, a socket) never joins a large message in memory. Every piece
+   * is authenticated before any is returned.
+   */
+  async receiveParts(): Promise<readonly Uint8Array[] | undefined> {
     if (this.#receiving) throw new VeriteeError(ErrorCode.ARGUMENT_INVALID, 'receive() called concurrently');
     if (this.#records.receiveClosed) return undefined;
     this.#receiving = true;
@@ -187,7 +197,7 @@ export class AttestedChannel {
       for (;;) {
         const frame = await this.#nextFrame();
         const record = this.#records.open(frame);
-        if (record.kind === 'message') return record.message;
+        if (record.kind === 'message') return record.parts;
         if (record.kind === 'close') return undefined;
       }
     } catch (error) {

@@ -12,7 +12,7 @@
  * Any failure is final: the layer refuses every later call (fail closed).
  */
 import { ErrorCode, VeriteeError } from '../errors.js';
-import { type FrameParts, joinParts } from './link.js';
+import type { FrameParts } from './link.js';
 import { type CipherState, NOISE_MAX_MESSAGE, TAG_LEN } from './noise.js';
 
 export const RECORD = { dataMore: 0, dataLast: 1, rekey: 2, close: 3 } as const;
@@ -31,7 +31,8 @@ export interface RecordLayerOptions {
 export type { FrameParts };
 
 export type ReceivedRecord =
-  | { readonly kind: 'message'; readonly message: Uint8Array }
+  /** A whole application message, as the pieces it was decrypted into (their concatenation is it). */
+  | { readonly kind: 'message'; readonly parts: readonly Uint8Array[] }
   | { readonly kind: 'partial' }
   | { readonly kind: 'rekey' }
   | { readonly kind: 'close' };
@@ -188,15 +189,15 @@ export class RecordLayer {
         }),
       );
     }
-    // Fragments are kept as the decrypted pieces and joined once, when the message is complete.
+    // Fragments are kept as the decrypted pieces; the caller joins them only if it needs one array.
     this.#fragments.push(...body);
     this.#fragmentBytes += bodyLength;
     this.#midMessage = type === RECORD.dataMore;
     if (this.#midMessage) return { kind: 'partial' };
-    const message = this.#fragments.length === 1 ? this.#fragments[0]! : joinParts(this.#fragments);
+    const parts = this.#fragments;
     this.#fragments = [];
     this.#fragmentBytes = 0;
-    return { kind: 'message', message };
+    return { kind: 'message', parts };
   }
 
   /** Marks the layer failed (e.g. the link ended without CLOSE) and erases the keys. */
