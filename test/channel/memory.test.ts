@@ -56,6 +56,30 @@ describe(`channel in memory (${backend.name})`, () => {
     expect(await server.receive()).toBeUndefined();
   });
 
+  it('receiveParts gives each message as its decrypted pieces, in order with receive()', async () => {
+    const [clientLink, serverLink] = linkPair();
+    const serverSide = acceptChannel(serverLink, {
+      staticKeyPair: backend.x25519Generate(),
+      evidence: sim.provider,
+    });
+    const client = await connectChannel(clientLink, { simulatorRoots: [sim.anchor], policy: SIM_POLICY });
+    const server = await serverSide;
+    const large = backend.randomBytes(2 * MAX_RECORD_BODY + 5);
+    client.send(large);
+    client.send('small');
+    client.send(new Uint8Array(0));
+    client.send(large);
+    const pieces = (await server.receiveParts())!;
+    expect(pieces.map((piece) => piece.length)).toEqual([MAX_RECORD_BODY, MAX_RECORD_BODY, 5]);
+    expect(toHexString(joinParts(pieces))).toBe(toHexString(large));
+    expect(utf8Decode(joinParts((await server.receiveParts())!))).toBe('small');
+    expect(joinParts((await server.receiveParts())!)).toEqual(new Uint8Array(0));
+    expect(await server.receive()).toEqual(large); // receive() joins the same pieces
+    client.close();
+    expect(await server.receiveParts()).toBeUndefined();
+    expect(await server.receive()).toBeUndefined();
+  });
+
   it('fails closed after a tampered record: later calls keep failing', async () => {
     let count = 0;
     const [clientLink, serverLink] = linkPair((toServer, frame) => {
