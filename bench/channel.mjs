@@ -299,13 +299,15 @@ log(
 // the server answers every one (accept, message 1 → message 2) and blocks; the clients finish their
 // handshakes and close; the server completes each handshake and its close. Only the server's turns are
 // timed (its own work, including its TCP system calls); the first WARM rounds are not counted (the JIT
-// compiles in the background during them). Node's TLS 1.3 server runs the same way.
-const PHASED_WARM = 20;
+// compiles in the background during them). The rows (veritee, Node's TLS 1.3 server, veritee with the
+// simulator) take rounds in turn in one run, so a shared host's drifting speed hits them alike; each row's
+// figure is the median of its rounds, and the veritee/TLS ratio the median of adjacent rounds' ratios.
+const PHASED_WARM = 10; // rounds per row
 const PHASED_ROUNDS = PHASED_WARM + 10 * ROUNDS;
 const PHASED_N = 100;
 const PHASED_CLIENT = `
 const { workerData } = require('node:worker_threads');
-const { kind, port, dist, simDir, n, rounds, turn } = workerData;
+const { rows, dist, n, rounds, turn } = workerData;
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 // Hands the turn to the server and sleeps until it hands it back.
 const serverTurn = () => {
@@ -313,35 +315,38 @@ const serverTurn = () => {
   Atomics.notify(turn, 0);
   if (Atomics.wait(turn, 0, 1, 60_000) === 'timed-out') throw new Error('server turn timed out');
 };
-(async () => {
-  let open;
+async function opener({ kind, port, simDir }) {
   if (kind === 'tls') {
     const tls = require('node:tls');
-    open = (sent) => new Promise((resolve, reject) => {
+    return (sent) => new Promise((resolve, reject) => {
       const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, minVersion: 'TLSv1.3' });
       socket.once('connect', sent);
       socket.once('secureConnect', () => { socket.end(); resolve(); });
       socket.once('error', reject);
     });
-  } else {
-    const { connectChannel } = await import(dist + 'channel/channel.js');
-    const { connectTcp } = await import(dist + 'runtime/tcp.js');
-    const { toHex } = await import(dist + 'bytes.js');
-    let options = {
-      verifier: async (e) => ({ verdict: 'affirming', reportData: toHex(e), errors: [], checks: [] }),
-    };
-    if (simDir !== undefined) {
-      const { simulatorAnchor } = await import(dist + 'runtime/sim/store.js');
-      const { loadPolicy } = await import(dist + 'verify.js');
-      options = { simulatorRoots: [await simulatorAnchor(simDir)], policy: loadPolicy({ platforms: ['sim'] }) };
-    }
-    open = async (sent) => {
-      const handshake = connectChannel(await connectTcp('127.0.0.1', port), options);
-      sent(); // message 1 is written synchronously by connectChannel
-      (await handshake).close();
-    };
   }
-  for (let round = 0; round < rounds; round++) {
+  const { connectChannel } = await import(dist + 'channel/channel.js');
+  const { connectTcp } = await import(dist + 'runtime/tcp.js');
+  const { toHex } = await import(dist + 'bytes.js');
+  let options = {
+    verifier: async (e) => ({ verdict: 'affirming', reportData: toHex(e), errors: [], checks: [] }),
+  };
+  if (simDir !== undefined) {
+    const { simulatorAnchor } = await import(dist + 'runtime/sim/store.js');
+    const { loadPolicy } = await import(dist + 'verify.js');
+    options = { simulatorRoots: [await simulatorAnchor(simDir)], policy: loadPolicy({ platforms: ['sim'] }) };
+  }
+  return async (sent) => {
+    const handshake = connectChannel(await connectTcp('127.0.0.1', port), options);
+    sent(); // message 1 is written synchronously by connectChannel
+    (await handshake).close();
+  };
+}
+(async () => {
+  const openers = [];
+  for (const row of rows) openers.push(await opener(row));
+  for (let round = 0; round < rounds * rows.length; round++) {
+    const open = openers[round % rows.length];
     let sent = 0;
     const all = Promise.all(Array.from({ length: n }, () => open(() => sent++)));
     while (sent < n) await tick();
@@ -360,7 +365,8 @@ const serverTurn = () => {
 });
 `;
 
-async function serverCoreAlone(kind, listen, simDir) {
+// rows: [{ kind: 'noise' | 'tls', listen(track), simDir? }]; returns each row's per-round rates.
+async function serverCoreAlone(rows) {
   // Server-side activity, to tell when a turn's work is done: nothing changed for a few loop turns.
   const seen = { sockets: 0, closed: 0, bytes: 0 };
   const track = (socket) => {
@@ -370,15 +376,14 @@ async function serverCoreAlone(kind, listen, simDir) {
       seen.bytes += socket.bytesRead + socket.bytesWritten;
     });
   };
-  const server = await listen(track);
+  const servers = [];
+  for (const row of rows) servers.push(await row.listen(track));
   const turn = new Int32Array(new SharedArrayBuffer(4)); // 0 clients, 1 server, 2 done, 3 client failed
   const worker = new Worker(PHASED_CLIENT, {
     eval: true,
     workerData: {
-      kind,
-      port: server.address().port,
+      rows: rows.map((row, i) => ({ kind: row.kind, port: servers[i].address().port, simDir: row.simDir })),
       dist: DIST,
-      simDir,
       n: PHASED_N,
       rounds: PHASED_ROUNDS,
       turn,
@@ -394,27 +399,30 @@ async function serverCoreAlone(kind, listen, simDir) {
       last = now;
     }
   };
-  let timedMs = 0;
-  let counted = 0;
+  const rates = rows.map(() => []);
+  let roundMs = 0;
   for (let turns = 0; ; turns++) {
-    if (Atomics.wait(turn, 0, 0, 60_000) === 'timed-out') throw new Error(`${kind}: the clients stalled`);
+    if (Atomics.wait(turn, 0, 0, 60_000) === 'timed-out') throw new Error('server core: the clients stalled');
     const state = Atomics.load(turn, 0);
-    if (state === 3) throw new Error(`${kind}: the client worker failed`);
+    if (state === 3) throw new Error('server core: the client worker failed');
     if (state === 2) break;
     const start = performance.now();
     await settle();
-    if (turns >= 2 * PHASED_WARM) {
-      timedMs += performance.now() - start;
-      if (turns % 2 === 1) counted += PHASED_N;
+    roundMs += performance.now() - start;
+    const round = Math.floor(turns / 2);
+    if (turns % 2 === 1) {
+      if (round >= PHASED_WARM * rows.length) rates[round % rows.length].push((PHASED_N * 1000) / roundMs);
+      roundMs = 0;
     }
     Atomics.store(turn, 0, 0);
     Atomics.notify(turn, 0);
   }
   await worker.terminate();
-  server.close();
-  if (seen.closed !== PHASED_N * PHASED_ROUNDS)
-    throw new Error(`${kind}: ${seen.closed} connections completed`);
-  return (counted * 1000) / timedMs;
+  for (const server of servers) server.close();
+  const expected = PHASED_N * PHASED_ROUNDS * rows.length;
+  if (seen.closed !== expected)
+    throw new Error(`server core: ${seen.closed} of ${expected} connections completed`);
+  return rates;
 }
 
 const noiseServer = (evidence) => (track) =>
@@ -436,29 +444,25 @@ const tlsServer = (track) => {
   server.on('connection', track);
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 };
-const serverRows = {
-  noise: [
-    'veritee channel, no evidence verification (stub evidence)',
-    () => serverCoreAlone('noise', noiseServer(stubSource)),
-  ],
-  tls: [
-    'Node TLS 1.3 (X25519 + ECDSA P-256 certificate, full handshakes)',
-    () => serverCoreAlone('tls', tlsServer),
-  ],
-  sim: [
-    'veritee channel, simulator evidence (server signs one document per handshake)',
-    () => serverCoreAlone('noise', noiseServer(sim), simDir),
-  ],
-};
-const serverResults = Object.fromEntries(Object.keys(serverRows).map((key) => [key, []]));
-for (let round = 0; round < 3; round++) {
-  for (const [key, [name, run]] of Object.entries(serverRows)) {
-    arm(`server core, round ${round + 1}: ${name}`);
-    serverResults[key].push(await run());
-  }
-}
-for (const [key, [name]] of Object.entries(serverRows)) {
-  log(`server core alone, TCP: ${name}`, median(serverResults[key]), 'handshakes/s');
+{
+  arm('server core alone', 10 * 60_000);
+  const rows = [
+    ['noise', 'veritee channel, no evidence verification (stub evidence)', noiseServer(stubSource)],
+    ['tls', 'Node TLS 1.3 (X25519 + ECDSA P-256 certificate, full handshakes)', tlsServer],
+    [
+      'noise',
+      'veritee channel, simulator evidence (server signs one document per handshake)',
+      noiseServer(sim),
+      simDir,
+    ],
+  ];
+  const rates = await serverCoreAlone(rows.map(([kind, , listen, dir]) => ({ kind, listen, simDir: dir })));
+  console.log(
+    `server core alone over TCP: ${PHASED_ROUNDS - PHASED_WARM} rounds of ${PHASED_N} handshakes per row, rows in turn; median of rounds:`,
+  );
+  for (const [i, [, name]] of rows.entries()) log(`  ${name}`, median(rates[i]), 'handshakes/s');
+  const ratio = median(rates[0].map((rate, i) => rate / rates[1][i]));
+  console.log(`  veritee / Node TLS 1.3, median of adjacent rounds' ratios: ${ratio.toFixed(2)}`);
 }
 {
   // The X25519 floor of the server's half: 1 ephemeral keygen, 2 imports (client e and s), 3 DH.
