@@ -5,12 +5,12 @@
 // this process, one 64 KiB message at a time, the receiver taking it as pieces: receiveParts), memory-joined
 // (the same with receive(), which joins the pieces). Run each mode with count 0 and, say, 300: the
 // difference divided by 300 is the instructions per message.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { toHex } from '../dist/bytes.js';
 import { acceptChannel, connectChannel } from '../dist/channel/channel.js';
-import { FrameQueue, joinParts } from '../dist/channel/link.js';
 import { backend } from '../dist/crypto/node.js';
 import { connectTcp, listenTcp } from '../dist/runtime/tcp.js';
+import { memoryLinkPair, rawSealOpen } from './channel-lib.mjs';
 
 const [mode, countArg] = process.argv.slice(2);
 const count = Number(countArg ?? 0);
@@ -30,36 +30,15 @@ function rawAead(bodies) {
   for (let i = 0; i < count; i++) {
     for (const body of bodies) {
       nonce.writeUInt32LE(i, 4);
-      const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-      const sealed = cipher.update(body);
-      cipher.final();
-      const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-      decipher.setAuthTag(cipher.getAuthTag());
-      decipher.update(sealed);
-      decipher.final();
+      rawSealOpen(key, nonce, body);
     }
   }
 }
 
 async function pairInMemory() {
-  const toServer = new FrameQueue();
-  const toClient = new FrameQueue();
-  // Frames travel as the pieces the sender sealed (as a stream link writes them without joining).
-  const link = (inbox, outbox) => ({
-    send: (frame) => outbox.push([frame]),
-    sendParts: (parts) => outbox.push(parts),
-    receive: async () => {
-      const parts = await inbox.receive();
-      return parts === undefined ? undefined : joinParts(parts);
-    },
-    receiveParts: () => inbox.receive(),
-    close: () => {
-      outbox.end();
-      inbox.end();
-    },
-  });
-  const server = acceptChannel(link(toServer, toClient), serverOptions);
-  const client = await connectChannel(link(toClient, toServer), { verifier: stubVerifier });
+  const [clientLink, serverLink] = memoryLinkPair();
+  const server = acceptChannel(serverLink, serverOptions);
+  const client = await connectChannel(clientLink, { verifier: stubVerifier });
   return { client, server: await server, close: () => {} };
 }
 

@@ -21,7 +21,7 @@
 //     compared with raw seal-only on one core (the per-end AEAD work).
 // Every row is bounded: a watchdog thread kills the run, naming the row, if one overruns its limit (even
 // if this thread is stuck inside native code).
-import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,13 +29,13 @@ import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls
 import { Worker } from 'node:worker_threads';
 import { toHex } from '../dist/bytes.js';
 import { acceptChannel, connectChannel } from '../dist/channel/channel.js';
-import { FrameQueue, joinParts } from '../dist/channel/link.js';
 import { backend } from '../dist/crypto/node.js';
 import { simulatorProvider } from '../dist/runtime/providers/sim.js';
 import { simulatorAnchor } from '../dist/runtime/sim/store.js';
 import { issueCertificate } from '../dist/runtime/sim/x509.js';
 import { connectTcp, listenTcp } from '../dist/runtime/tcp.js';
 import { loadPolicy } from '../dist/verify.js';
+import { memoryLinkPair, rawSealOpen } from './channel-lib.mjs';
 
 const SECONDS = Number(process.argv[2] ?? process.env.BENCH_SECONDS ?? 3);
 const MESSAGE = 64 * 1024;
@@ -87,38 +87,6 @@ function watchWorker(worker, what) {
   return { failed, within };
 }
 
-// An in-memory link pair. Frames travel as the pieces the sender sealed, as a stream link writes them
-// (one gather write, no join); `hold` keeps each side's frames until flushed, so the two ends of a
-// handshake can run in separate, separately timed turns.
-function linkPair({ hold = false } = {}) {
-  const a = new FrameQueue();
-  const b = new FrameQueue();
-  const held = [[], []];
-  const make = (inbox, outbox, heldOut) => {
-    const deliver = hold ? (parts) => heldOut.push(parts) : (parts) => outbox.push(parts);
-    return {
-      send: (frame) => deliver([frame]),
-      sendParts: deliver,
-      receive: async () => {
-        const parts = await inbox.receive();
-        return parts === undefined ? undefined : joinParts(parts);
-      },
-      receiveParts: () => inbox.receive(),
-      close: () => {
-        outbox.end();
-        inbox.end();
-      },
-    };
-  };
-  const flush = (queue, frames) => {
-    for (const frame of frames.splice(0)) queue.push(frame);
-  };
-  const links = [make(a, b, held[0]), make(b, a, held[1])];
-  links.flushToSecond = () => flush(b, held[0]);
-  links.flushToFirst = () => flush(a, held[1]);
-  return links;
-}
-
 async function rate(fn, seconds = SECONDS) {
   for (let i = 0; i < 200; i++) await fn();
   let count = 0;
@@ -156,7 +124,7 @@ const stubVerifier = async (evidence) => ({
 });
 
 async function handshakeInMemory(serverOptions, clientOptions) {
-  const [clientLink, serverLink] = linkPair();
+  const [clientLink, serverLink] = memoryLinkPair();
   const server = acceptChannel(serverLink, { staticKeyPair: serverKey, ...serverOptions });
   const client = await connectChannel(clientLink, clientOptions);
   await server;
@@ -214,7 +182,7 @@ async function serverHalfInMemory(seconds) {
   let count = 0;
   const until = performance.now() + seconds * 1000;
   for (let round = 0; performance.now() < until || round < 5; round++) {
-    const pairs = Array.from({ length: 100 }, () => linkPair({ hold: true }));
+    const pairs = Array.from({ length: 100 }, () => memoryLinkPair({ hold: true }));
     const clients = pairs.map(([clientLink]) => connectChannel(clientLink, { verifier: stubVerifier }));
     await tick();
     let start = performance.now();
@@ -512,7 +480,7 @@ async function sinkChannel(channel) {
 // collection (64 KiB buffers), and the rotation spreads a shared host's drifting speed over the rows.
 // Results: median speeds, and medians of per-round ratios to raw (the first round warms up, not counted).
 async function bulkInMemory(rounds, sliceMs) {
-  const [clientLink, serverLink] = linkPair();
+  const [clientLink, serverLink] = memoryLinkPair();
   const serverSide = acceptChannel(serverLink, { staticKeyPair: serverKey, evidence: stubSource });
   const client = await connectChannel(clientLink, { verifier: stubVerifier });
   const server = await serverSide;
@@ -728,22 +696,11 @@ async function bulkTwoThreads(kind, seconds, ciphersuites) {
 }
 const receiverBusy = { noise: [], TLS_CHACHA20_POLY1305_SHA256: [], TLS_AES_128_GCM_SHA256: [] };
 
-// Raw node:crypto ChaCha20-Poly1305 seal + open of `bodies`, `count` times (one cipher object per message,
-// as node:crypto needs).
+// Raw node:crypto ChaCha20-Poly1305 seal + open of `bodies`, `count` times.
 const rawKey = randomBytes(32);
 const rawNonce = Buffer.alloc(12);
 function rawAeadSlice(bodies, count) {
-  for (let i = 0; i < count; i++) {
-    for (const body of bodies) {
-      const cipher = createCipheriv('chacha20-poly1305', rawKey, rawNonce, { authTagLength: 16 });
-      const sealed = cipher.update(body);
-      cipher.final();
-      const decipher = createDecipheriv('chacha20-poly1305', rawKey, rawNonce, { authTagLength: 16 });
-      decipher.setAuthTag(cipher.getAuthTag());
-      decipher.update(sealed);
-      decipher.final();
-    }
-  }
+  for (let i = 0; i < count; i++) for (const body of bodies) rawSealOpen(rawKey, rawNonce, body);
 }
 
 // Raw node:crypto ChaCha20-Poly1305 over `bodies` (one cipher object per message, as node:crypto needs).
@@ -757,16 +714,7 @@ function rawAead(seconds, bodies, open) {
     for (let i = 0; i < 16; i++) {
       for (const body of bodies) {
         nonce.writeUInt32LE(counter++, 4);
-        const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-        const sealed = cipher.update(body);
-        cipher.final();
-        const tag = cipher.getAuthTag();
-        if (open) {
-          const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-          decipher.setAuthTag(tag);
-          decipher.update(sealed);
-          decipher.final();
-        }
+        rawSealOpen(key, nonce, body, open);
       }
       bytes += MESSAGE;
     }

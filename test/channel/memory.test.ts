@@ -37,15 +37,19 @@ beforeAll(async () => {
   sim = await simSetup();
 });
 
+/** A client and server that completed the handshake over `links`, the server attesting with the simulator. */
+async function openPair([clientLink, serverLink]: [FrameLink, FrameLink]) {
+  const serverSide = acceptChannel(serverLink, {
+    staticKeyPair: backend.x25519Generate(),
+    evidence: sim.provider,
+  });
+  const client = await connectChannel(clientLink, { simulatorRoots: [sim.anchor], policy: SIM_POLICY });
+  return { client, server: await serverSide };
+}
+
 describe(`channel in memory (${backend.name})`, () => {
   it('handshakes, verifies sim evidence and carries fragmented messages', async () => {
-    const [clientLink, serverLink] = linkPair();
-    const serverSide = acceptChannel(serverLink, {
-      staticKeyPair: backend.x25519Generate(),
-      evidence: sim.provider,
-    });
-    const client = await connectChannel(clientLink, { simulatorRoots: [sim.anchor], policy: SIM_POLICY });
-    const server = await serverSide;
+    const { client, server } = await openPair(linkPair());
     expect(toHexString(client.handshakeHash)).toBe(toHexString(server.handshakeHash));
     const message = backend.randomBytes(150_000);
     client.send(message);
@@ -57,13 +61,7 @@ describe(`channel in memory (${backend.name})`, () => {
   });
 
   it('receiveParts gives each message as its decrypted pieces, in order with receive()', async () => {
-    const [clientLink, serverLink] = linkPair();
-    const serverSide = acceptChannel(serverLink, {
-      staticKeyPair: backend.x25519Generate(),
-      evidence: sim.provider,
-    });
-    const client = await connectChannel(clientLink, { simulatorRoots: [sim.anchor], policy: SIM_POLICY });
-    const server = await serverSide;
+    const { client, server } = await openPair(linkPair());
     const large = backend.randomBytes(2 * MAX_RECORD_BODY + 5);
     client.send(large);
     client.send('small');
@@ -82,16 +80,12 @@ describe(`channel in memory (${backend.name})`, () => {
 
   it('fails closed after a tampered record: later calls keep failing', async () => {
     let count = 0;
-    const [clientLink, serverLink] = linkPair((toServer, frame) => {
-      if (toServer && ++count === 3) frame[5]! ^= 0x80; // the first application record
-      return frame;
-    });
-    const serverSide = acceptChannel(serverLink, {
-      staticKeyPair: backend.x25519Generate(),
-      evidence: sim.provider,
-    });
-    const client = await connectChannel(clientLink, { simulatorRoots: [sim.anchor], policy: SIM_POLICY });
-    const server = await serverSide;
+    const { client, server } = await openPair(
+      linkPair((toServer, frame) => {
+        if (toServer && ++count === 3) frame[5]! ^= 0x80; // the first application record
+        return frame;
+      }),
+    );
     client.send('one');
     client.send('two');
     await expect(server.receive()).rejects.toMatchObject({ code: 'CHANNEL_DECRYPT_FAILED' });
