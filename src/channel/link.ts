@@ -183,7 +183,8 @@ export function frameHeader(frame: Uint8Array | readonly Uint8Array[]): Uint8Arr
   return Uint8Array.of(length >> 8, length & 0xff);
 }
 
-function frameLength(frame: Uint8Array | FrameParts): number {
+/** The length of a frame, whole or given as pieces. */
+export function frameLength(frame: Uint8Array | FrameParts): number {
   return frame instanceof Uint8Array ? frame.length : partsLength(frame);
 }
 

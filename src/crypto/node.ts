@@ -9,7 +9,6 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   type KeyObject,
   type JsonWebKey as NodeJsonWebKey,
   constants as nodeConstants,
@@ -17,6 +16,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
+import { generateJwkPair, generateWithPublicJwk } from './node-keys.js';
 import type {
   AeadName,
   ChannelHashName,
@@ -48,7 +48,7 @@ const EC_SPKI_PREFIX: Record<'P-256' | 'P-384', Uint8Array> = {
 };
 const TAG_LENGTH = 16;
 
-// crypto.hash (Node ≥ 20.12) skips the Hash object: ~35 % faster for the short inputs Noise hashes.
+// crypto.hash (Node ≥ 20.12) skips the Hash object: ~35 % faster for short inputs (Noise, quote fields).
 const nodeOneShotHash = (
   nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }
 ).hash;
@@ -197,7 +197,7 @@ function openParts(
 export const backend: CryptoBackend = {
   name: 'node:crypto',
   hash(name, data) {
-    return new Uint8Array(createHash(NODE_HASH[name]).update(data).digest());
+    return new Uint8Array(oneShotHash(NODE_HASH[name], data));
   },
   hashParts(name, parts) {
     const hasher = createHash(NODE_HASH[name]);
@@ -261,34 +261,20 @@ export const backend: CryptoBackend = {
     return new Uint8Array(createHmac(NODE_CHANNEL_HASH[name], key).update(data).digest());
   },
   x25519Generate() {
-    // Encoded as JWK by OpenSSL inside the generation, not exported from KeyObjects afterwards: on Node 20
-    // a JWK export of a freshly generated X25519 KeyObject can deadlock its thread when a garbage
-    // collection runs inside the export (the generation job's finalizer waits for the key's mutex the
-    // export holds). DER encodings would avoid the JWK code too, but OpenSSL 3's DER decoder makes the
-    // private-key import ~15× slower than this JWK one.
-    // (@types/node has no overload for JWK encodings; Node returns plain JWK objects for them.)
-    const pair = generateKeyPairSync('x25519', {
-      publicKeyEncoding: { format: 'jwk' },
-      privateKeyEncoding: { format: 'jwk' },
-    } as never) as unknown as { privateKey: NodeJsonWebKey; publicKey: NodeJsonWebKey };
-    const jwk = pair.privateKey;
+    // JWK encodings from the generation itself (see node-keys.ts). DER encodings would avoid the JWK code
+    // too, but OpenSSL 3's DER decoder makes the private-key import ~15× slower than this JWK one.
+    const { privateJwk: jwk, publicJwk } = generateJwkPair('x25519');
     const privateKey = new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url'));
-    const publicKey = new Uint8Array(Buffer.from(pair.publicKey.x ?? '', 'base64url'));
+    const publicKey = new Uint8Array(Buffer.from(publicJwk.x ?? '', 'base64url'));
     if (privateKey.length !== 32 || publicKey.length !== 32) throw new Error('unexpected X25519 JWK');
     privateKeyObjects.set(privateKey, createPrivateKey({ key: jwk, format: 'jwk' }));
     return { privateKey, publicKey };
   },
   x25519GenerateSecret() {
-    // Only the public half is encoded, inside the generation (see x25519Generate for why not afterwards);
-    // the private half stays the generated KeyObject, used for DH only and never exported. This saves the
+    // The private half stays the generated KeyObject, used for DH only and never exported: this saves the
     // private-key import of x25519Generate, which derives the public key a second time.
-    const pair = generateKeyPairSync('x25519', {
-      publicKeyEncoding: { format: 'jwk' },
-    } as never) as unknown as {
-      privateKey: KeyObject;
-      publicKey: NodeJsonWebKey;
-    };
-    const publicKey = new Uint8Array(Buffer.from(pair.publicKey.x ?? '', 'base64url'));
+    const pair = generateWithPublicJwk('x25519');
+    const publicKey = new Uint8Array(Buffer.from(pair.publicJwk.x ?? '', 'base64url'));
     if (publicKey.length !== 32) throw new Error('unexpected X25519 JWK');
     let privateKey: KeyObject | undefined = pair.privateKey;
     return {

@@ -10,7 +10,7 @@
  * Every HTTP response carries `x-veritee-signature`: Ed25519 by a key bound in the evidence over the
  * request and response bodies (`channel/signed.ts`). Secrets never leave this process or reach logs.
  */
-import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { type KeyObject, sign } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -31,6 +31,7 @@ import {
   responseSigningInput,
   SIGNATURE_HEADER,
 } from '../channel/signed.js';
+import { generateWithPublicJwk } from '../crypto/node-keys.js';
 import type { X25519KeyPair } from '../crypto/types.js';
 import { VeriteeError } from '../errors.js';
 import type { AttestationResult } from '../result.js';
@@ -101,14 +102,8 @@ class HttpError extends Error {
 
 export function createEnclaveServer(handler: EnclaveHandler, options: EnclaveServerOptions): EnclaveServer {
   const channelKeyPair: X25519KeyPair = backend.x25519Generate();
-  // Public half as JWK (encoded by the generation itself: a JWK export of a freshly generated KeyObject can deadlock on Node 20, see src/crypto/node.ts)
-  const signing = generateKeyPairSync('ed25519', {
-    publicKeyEncoding: { format: 'jwk' },
-  } as never) as unknown as {
-    privateKey: KeyObject;
-    publicKey: JsonWebKey;
-  };
-  const signingKey = new Uint8Array(Buffer.from(signing.publicKey.x!, 'base64url'));
+  const signing = generateWithPublicJwk('ed25519');
+  const signingKey = new Uint8Array(Buffer.from(signing.publicJwk.x!, 'base64url'));
   const maxBody = options.maxBodyBytes ?? 1 << 20;
   const log = options.log ?? (() => {});
 

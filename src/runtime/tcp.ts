@@ -6,6 +6,7 @@ import {
   type FrameParts,
   FrameQueue,
   frameHeader,
+  frameLength,
   joinParts,
 } from '../channel/link.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
@@ -50,8 +51,7 @@ export function tcpLink(socket: Socket): FrameLink {
       throw new VeriteeError(ErrorCode.CHANNEL_CLOSED, 'connection is closed');
     }
     const header = frameHeader(parts);
-    const length = (header[0]! << 8) | header[1]!;
-    if (length <= SMALL_FRAME) {
+    if (frameLength(parts) <= SMALL_FRAME) {
       socket.write(joinParts([header, ...parts]));
       return;
     }

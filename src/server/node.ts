@@ -3,7 +3,6 @@
  * address for rate limiting, pino logs, and the HTTP listener.
  */
 
-import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize, sep } from 'node:path';
@@ -11,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import type { CollateralStore } from '../collateral/types.js';
+import { generateJwkPair } from '../crypto/node-keys.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 import { createVerifierApp, type VerifierAppOptions } from './app.js';
 import { configDir } from './config-dir.js';
@@ -32,12 +32,7 @@ export function loadOrCreateServiceKey(path = join(configDir(), 'verifier-key.jw
     }
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  // JWK (encoded by the generation itself: a JWK export of a freshly generated KeyObject can deadlock on Node 20, see src/crypto/node.ts)
-  const { privateKey } = generateKeyPairSync('ec', {
-    namedCurve: 'P-256',
-    privateKeyEncoding: { format: 'jwk' },
-  } as never) as unknown as { privateKey: JsonWebKey };
-  const key = privateKey;
+  const key = generateJwkPair('ec', { namedCurve: 'P-256' }).privateJwk as JsonWebKey;
   writeFileSync(path, `${JSON.stringify(key)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
   return { key, created: true };

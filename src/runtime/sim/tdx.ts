@@ -10,8 +10,9 @@
  * ([SGX-QL] "ISV Enclave Report Body"). Collateral: Intel PCS API v4 "TCB Info" (v3, id TDX) and
  * "Enclave Identity" (v2, id TD_QE) JSON, X.509 v2 CRLs. `src/platforms/dcap/quote.ts` reads it all back.
  */
-import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createHash, type KeyObject, sign } from 'node:crypto';
 import { concatBytes, toHex, utf8Encode } from '../../bytes.js';
+import { generateWithPublicJwk } from '../../crypto/node-keys.js';
 import { ErrorCode, VeriteeError } from '../../errors.js';
 import { PCS_FILES } from '../../platforms/dcap/collateral.js';
 import { AttestationKeyType, SGX_REPORT_SIZE, TeeTypeValue } from '../../platforms/dcap/header.js';
@@ -140,11 +141,7 @@ export class SimulatedTdx {
       rtmr: rtmr as unknown as SimulatedTdMeasurements['rtmr'],
     };
     // A fresh attestation key, as the QE generates at start-up.
-    // Public half as JWK (encoded by the generation itself: a JWK export of a freshly generated KeyObject can deadlock on Node 20, see src/crypto/node.ts)
-    const { privateKey, publicKey: jwk } = generateKeyPairSync('ec', {
-      namedCurve: 'P-256',
-      publicKeyEncoding: { format: 'jwk' },
-    } as never) as unknown as { privateKey: KeyObject; publicKey: JsonWebKey };
+    const { privateKey, publicJwk: jwk } = generateWithPublicJwk('ec', { namedCurve: 'P-256' });
     this.#attestationKey = privateKey;
     this.#attestationPublicKey = concatBytes(
       new Uint8Array(Buffer.from(jwk.x!, 'base64url')),
