@@ -5,11 +5,11 @@ import { join } from 'node:path';
 
 const here = import.meta.dirname;
 const available = readdirSync(here)
-  // channel-instructions.mjs is run under valgrind with arguments, not on its own.
+  // channel-instructions.mjs is run under valgrind with arguments, not on its own; *lib.mjs are shared code.
   .filter(
     (file) =>
       file.endsWith('.mjs') &&
-      !['run.mjs', 'lib.mjs', 'channel-instructions.mjs', 'channel-ab.mjs'].includes(file),
+      !['run.mjs', 'lib.mjs', 'channel-lib.mjs', 'channel-instructions.mjs', 'channel-ab.mjs'].includes(file),
   )
   .map((file) => file.replace(/\.mjs$/, ''));
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : available;
