@@ -4,10 +4,12 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
-// Node-only by design: the CLI, and the node:crypto backend (selected by the `node` export condition).
+// Node-only by design: the CLI, and the node:crypto backend (selected by the `node` export condition) with
+// its key-generation helpers.
 const NODE_ONLY = [
   /^cli\//,
   /^crypto\/node\.ts$/,
+  /^crypto\/node-keys\.ts$/,
   /^server\//,
   /^runtime\//,
   /^collateral\/store/,
