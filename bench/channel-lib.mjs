@@ -1,5 +1,6 @@
 // Pieces the channel benchmarks share (`bench/channel.mjs`, `bench/channel-instructions.mjs`).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { FrameQueue, joinParts } from '../dist/channel/link.js';
 
 /**
@@ -48,3 +49,25 @@ export function rawSealOpen(key, nonce, body, open = true) {
   decipher.update(sealed);
   decipher.final();
 }
+
+/**
+ * The same seal + open on the veritee-evp addon (undefined when the addon is not built), each output in a
+ * fresh buffer as the channel's records get: the channel's own primitive, without the channel.
+ */
+export const rawEvpSealOpen = (() => {
+  let evp;
+  try {
+    evp = createRequire(import.meta.url)('veritee-evp');
+  } catch {
+    return undefined;
+  }
+  const none = new Uint8Array(0);
+  return (key, nonce, body) => {
+    const sealed = Buffer.allocUnsafe(body.length + 16);
+    evp.aeadSeal(evp.AEAD['chacha20-poly1305'], key, nonce, none, [body], sealed);
+    const opened = Buffer.allocUnsafe(body.length);
+    if (!evp.aeadOpen(evp.AEAD['chacha20-poly1305'], key, nonce, none, [sealed], opened)) {
+      throw new Error('raw veritee-evp open failed');
+    }
+  };
+})();

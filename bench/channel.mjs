@@ -30,12 +30,13 @@ import { Worker } from 'node:worker_threads';
 import { toHex } from '../dist/bytes.js';
 import { acceptChannel, connectChannel } from '../dist/channel/channel.js';
 import { backend } from '../dist/crypto/node.js';
+import { evpStatus } from '../dist/crypto/node-evp.js';
 import { simulatorProvider } from '../dist/runtime/providers/sim.js';
 import { simulatorAnchor } from '../dist/runtime/sim/store.js';
 import { issueCertificate } from '../dist/runtime/sim/x509.js';
 import { connectTcp, listenTcp } from '../dist/runtime/tcp.js';
 import { loadPolicy } from '../dist/verify.js';
-import { memoryLinkPair, rawSealOpen } from './channel-lib.mjs';
+import { memoryLinkPair, rawEvpSealOpen, rawSealOpen } from './channel-lib.mjs';
 
 const SECONDS = Number(process.argv[2] ?? process.env.BENCH_SECONDS ?? 3);
 const MESSAGE = 64 * 1024;
@@ -111,6 +112,10 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}, ${SECONDS}s per row`,
 );
+{
+  const status = evpStatus();
+  console.log(`crypto backend: ${backend.name}${status.loaded ? '' : ` (${status.reason})`}`);
+}
 arm('the first row');
 
 // --- handshakes, in memory -------------------------------------------------------------------------
@@ -492,6 +497,12 @@ async function bulkInMemory(rounds, sliceMs) {
   const rows = {
     raw: () => rawAeadSlice([payload], batch),
     records: () => rawAeadSlice(noiseRecords, batch),
+    ...(rawEvpSealOpen === undefined
+      ? {}
+      : {
+          rawEvp: () => rawAeadSlice([payload], batch, rawEvpSealOpen),
+          recordsEvp: () => rawAeadSlice(noiseRecords, batch, rawEvpSealOpen),
+        }),
     pieces: () => channelBatch(() => server.receiveParts()),
     joined: () => channelBatch(() => server.receive()),
   };
@@ -514,7 +525,11 @@ async function bulkInMemory(rounds, sliceMs) {
   return Object.fromEntries(
     Object.entries(speeds).map(([key, values]) => [
       key,
-      { speed: median(values), ratio: median(values.map((value, i) => value / speeds.raw[i])) },
+      {
+        speed: median(values),
+        ratio: median(values.map((value, i) => value / speeds.raw[i])),
+        ratioEvp: speeds.rawEvp && median(values.map((value, i) => value / speeds.rawEvp[i])),
+      },
     ]),
   );
 }
@@ -643,10 +658,18 @@ const waitForAck = () => new Promise((resolve) => { wake = resolve; });
 
 async function bulkTwoThreads(kind, seconds, ciphersuites) {
   const received = { bytes: 0 };
+  // The receiving sockets are destroyed when the row ends: data still in flight would otherwise be read
+  // and decrypted on this thread during the next rows (it slowed the raw rows after them up to 4×).
+  const receiving = new Set();
+  const track = (socket) => {
+    receiving.add(socket);
+    socket.once('close', () => receiving.delete(socket));
+  };
   let server;
   if (kind === 'tls') {
     const { key, cert } = tlsPair();
     server = tlsCreateServer({ key, cert, minVersion: 'TLSv1.3', ciphersuites }, (socket) => {
+      track(socket);
       socket.on('error', () => {});
       let pending = 0; // bytes of the current batch: 16 messages and the 1-byte marker
       socket.on('data', (chunk) => {
@@ -661,7 +684,8 @@ async function bulkTwoThreads(kind, seconds, ciphersuites) {
     });
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   } else {
-    server = await listenTcp(0, '127.0.0.1', async (link) => {
+    server = await listenTcp(0, '127.0.0.1', async (link, socket) => {
+      track(socket);
       try {
         const channel = await acceptChannel(link, { staticKeyPair: serverKey, evidence: stubSource });
         for (;;) {
@@ -691,7 +715,8 @@ async function bulkTwoThreads(kind, seconds, ciphersuites) {
   worker.postMessage('stop');
   await within(new Promise((resolve) => worker.once('message', resolve)), 20_000, 'stopping the sender');
   await worker.terminate();
-  server.close();
+  for (const socket of receiving) socket.destroy();
+  await new Promise((resolve) => server.close(resolve));
   return mbps;
 }
 const receiverBusy = { noise: [], TLS_CHACHA20_POLY1305_SHA256: [], TLS_AES_128_GCM_SHA256: [] };
@@ -699,8 +724,8 @@ const receiverBusy = { noise: [], TLS_CHACHA20_POLY1305_SHA256: [], TLS_AES_128_
 // Raw node:crypto ChaCha20-Poly1305 seal + open of `bodies`, `count` times.
 const rawKey = randomBytes(32);
 const rawNonce = Buffer.alloc(12);
-function rawAeadSlice(bodies, count) {
-  for (let i = 0; i < count; i++) for (const body of bodies) rawSealOpen(rawKey, rawNonce, body);
+function rawAeadSlice(bodies, count, sealOpen = rawSealOpen) {
+  for (let i = 0; i < count; i++) for (const body of bodies) sealOpen(rawKey, rawNonce, body);
 }
 
 // Raw node:crypto ChaCha20-Poly1305 over `bodies` (one cipher object per message, as node:crypto needs).
@@ -733,11 +758,17 @@ const noiseRecords = [payload.subarray(0, MAX_RECORD_BODY), payload.subarray(MAX
   const rows = [
     ['raw', 'raw node:crypto ChaCha20-Poly1305 seal + open, 64 KiB (both ends, one core)'],
     ['records', 'raw seal + open of the 2 Noise records of 64 KiB (65,518 + 18 bytes)'],
-    ['pieces', 'veritee channel, 64 KiB messages, received as pieces (receiveParts)'],
-    ['joined', 'veritee channel, 64 KiB messages, received joined (receive)'],
+    ['rawEvp', 'raw veritee-evp ChaCha20-Poly1305 seal + open, 64 KiB (fresh output buffers)'],
+    ['recordsEvp', 'raw veritee-evp seal + open of the 2 Noise records of 64 KiB'],
+    ['pieces', `veritee channel (${backend.name}), 64 KiB, received as pieces (receiveParts)`],
+    ['joined', `veritee channel (${backend.name}), 64 KiB, received joined (receive)`],
   ];
+  const percent = (value) => `${(100 * value).toFixed(0)}%`.padStart(5);
   for (const [key, name] of rows) {
-    log(`  ${name}`, results[key].speed, `MB/s  ${(100 * results[key].ratio).toFixed(0)}% of raw`);
+    if (results[key] === undefined) continue;
+    const { speed, ratio, ratioEvp } = results[key];
+    const ofEvp = ratioEvp === undefined ? '' : `, ${percent(ratioEvp)} of raw veritee-evp`;
+    log(`  ${name}`, speed, `MB/s  ${percent(ratio)} of raw node:crypto${ofEvp}`);
   }
 }
 

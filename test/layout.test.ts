@@ -5,11 +5,12 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
 // Node-only by design: the CLI, and the node:crypto backend (selected by the `node` export condition) with
-// its key-generation helpers.
+// its key-generation helpers and the loader of its veritee-evp addon.
 const NODE_ONLY = [
   /^cli\//,
   /^crypto\/node\.ts$/,
   /^crypto\/node-keys\.ts$/,
+  /^crypto\/node-evp\.ts$/,
   /^server\//,
   /^runtime\//,
   /^collateral\/store/,

@@ -16,6 +16,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
+import { type EvpAddon, type EvpX25519Key, evpAddon } from './node-evp.js';
 import { generateJwkPair, generateWithPublicJwk } from './node-keys.js';
 import type {
   AeadName,
@@ -47,6 +48,12 @@ const EC_SPKI_PREFIX: Record<'P-256' | 'P-384', Uint8Array> = {
   'P-384': Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'),
 };
 const TAG_LENGTH = 16;
+const HASH_SIZE: Record<HashName | ChannelHashName, number> = {
+  'SHA-256': 32,
+  'SHA-384': 48,
+  'SHA-512': 64,
+  BLAKE2b: 64,
+};
 
 // crypto.hash (Node ≥ 20.12) skips the Hash object: ~35 % faster for short inputs (Noise, quote fields).
 const nodeOneShotHash = (
@@ -194,7 +201,8 @@ function openParts(
   return out.length === 0 ? [new Uint8Array(0)] : out;
 }
 
-export const backend: CryptoBackend = {
+/** The backend on node:crypto's own API. */
+const nodeCryptoBackend: CryptoBackend = {
   name: 'node:crypto',
   hash(name, data) {
     return new Uint8Array(oneShotHash(NODE_HASH[name], data));
@@ -316,6 +324,118 @@ export const backend: CryptoBackend = {
   },
   aeadOpenParts: openParts,
 };
+
+/**
+ * The backend with its hashes, HMACs, X25519 and AEAD calls on the veritee-evp addon (the same OpenSSL,
+ * without node:crypto's per-call objects); everything else stays on node:crypto.
+ */
+function evpBackend(evp: EvpAddon): CryptoBackend {
+  const digest = (md: number, size: number, data: Uint8Array) => {
+    const out = new Uint8Array(size);
+    evp.digest(md, data, out);
+    return out;
+  };
+  const x25519Keys = new WeakMap<Uint8Array, EvpX25519Key>();
+  const x25519KeyOf = (privateKey: Uint8Array): EvpX25519Key => {
+    let key = x25519Keys.get(privateKey);
+    if (key === undefined) {
+      key = evp.x25519Import(privateKey, new Uint8Array(32));
+      x25519Keys.set(privateKey, key);
+    }
+    return key;
+  };
+  const agree = (key: EvpX25519Key, peerPublicKey: Uint8Array): Uint8Array => {
+    const shared = new Uint8Array(32);
+    if (!evp.x25519Agree(key, peerPublicKey, shared)) {
+      throw new Error('X25519 shared secret is all zeros (a low-order public key)');
+    }
+    return shared;
+  };
+  // A message in more pieces than the addon takes (a peer can dribble a record in tiny reads) is joined.
+  const fewParts = (parts: readonly Uint8Array[]) =>
+    parts.length <= evp.MAX_PARTS ? parts : [Buffer.concat(parts)];
+  const seal = (
+    name: AeadName,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    parts: readonly Uint8Array[],
+  ) => {
+    let length = TAG_LENGTH;
+    for (const part of parts) length += part.length;
+    const sealed = plainView(Buffer.allocUnsafe(length)); // every byte is written below
+    evp.aeadSeal(evp.AEAD[name], key, nonce, ad, fewParts(parts), sealed);
+    return sealed;
+  };
+  const open = (
+    name: AeadName,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    parts: readonly Uint8Array[],
+  ) => {
+    let length = 0;
+    for (const part of parts) length += part.length;
+    if (length < TAG_LENGTH) return undefined;
+    const plaintext = plainView(Buffer.allocUnsafe(length - TAG_LENGTH));
+    // On failure the addon has wiped `plaintext`, and it is dropped here.
+    return evp.aeadOpen(evp.AEAD[name], key, nonce, ad, fewParts(parts), plaintext) ? plaintext : undefined;
+  };
+  return {
+    ...nodeCryptoBackend,
+    name: 'node:crypto+veritee-evp',
+    hash: (name, data) => digest(evp.MD[name], HASH_SIZE[name], data),
+    channelHash: (name, data) => digest(evp.MD[name], HASH_SIZE[name], data),
+    hmac(name, key, data) {
+      const out = new Uint8Array(HASH_SIZE[name]);
+      evp.hmac(evp.MD[name], key, data, out);
+      return out;
+    },
+    x25519Generate() {
+      const privateKey = new Uint8Array(nodeRandomBytes(32));
+      const publicKey = new Uint8Array(32);
+      x25519Keys.set(privateKey, evp.x25519Import(privateKey, publicKey));
+      return { privateKey, publicKey };
+    },
+    x25519GenerateSecret() {
+      const publicKey = new Uint8Array(32);
+      const key = evp.x25519Generate(publicKey);
+      let erased = false;
+      return {
+        publicKey,
+        agree(peerPublicKey) {
+          if (erased) throw new Error('X25519 key was erased');
+          return agree(key, peerPublicKey);
+        },
+        erase() {
+          erased = true;
+          evp.x25519Erase(key);
+        },
+      };
+    },
+    x25519PublicKey(privateKey) {
+      const publicKey = new Uint8Array(32);
+      evp.x25519Erase(evp.x25519Import(privateKey, publicKey));
+      return publicKey;
+    },
+    x25519: (privateKey, publicKey) => agree(x25519KeyOf(privateKey), publicKey),
+    aeadSeal: (name, key, nonce, ad, plaintext) =>
+      seal(name, key, nonce, ad, plaintext instanceof Uint8Array ? [plaintext] : plaintext),
+    aeadSealParts: (name, key, nonce, ad, plaintext) => [seal(name, key, nonce, ad, plaintext)],
+    aeadOpen: (name, key, nonce, ad, ciphertext) => open(name, key, nonce, ad, [ciphertext]),
+    aeadOpenParts(name, key, nonce, ad, ciphertext) {
+      const plaintext = open(name, key, nonce, ad, ciphertext);
+      return plaintext === undefined ? undefined : [plaintext];
+    },
+  };
+}
+
+/** A node backend: on the veritee-evp addon when given one, else on node:crypto's API alone. */
+export function createNodeBackend(evp: EvpAddon | undefined): CryptoBackend {
+  return evp === undefined ? nodeCryptoBackend : evpBackend(evp);
+}
+
+export const backend: CryptoBackend = createNodeBackend(evpAddon);
 
 function verifySync(
   key: PublicKey,

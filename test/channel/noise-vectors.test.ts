@@ -114,7 +114,7 @@ describe('Noise revision 34 published vectors', () => {
     for (let messageIndex = 0; messageIndex < 3; messageIndex++) {
       const length = vector.messages[messageIndex]!.ciphertext.length / 2;
       // Every byte on node:crypto; every 7th on the slower pure-JS backend (same code path).
-      const stride = backend.name === 'node:crypto' ? 1 : 7;
+      const stride = backend.name.startsWith('node:crypto') ? 1 : 7;
       for (let byte = 0; byte < length; byte += stride) {
         const initiator = side(vector, true);
         const responder = side(vector, false);
