@@ -147,6 +147,47 @@ describe.skipIf(addon === undefined)('veritee-evp', () => {
     );
   });
 
+  it('AEAD: records up to the Noise maximum, cut around the 128-byte runs the addon feeds OpenSSL', () => {
+    const cutsFor = (length: number) => [
+      [],
+      [1],
+      [127],
+      [128],
+      [129],
+      [1, 2, 130, 300],
+      [length >> 1],
+      [length - 1],
+      [0, 0, length],
+    ];
+    for (const aead of AEADS) {
+      for (const length of [127, 128, 129, 255, 256, 257, 4097, 65_408, 65_472, 65_519]) {
+        const plaintext = bytes(length, length);
+        const key = bytes(KEY_BYTES[aead], 7);
+        const nonce = bytes(12, 8);
+        const ad = bytes(length % 3, 9);
+        const expected = toHex(nodeApi.aeadSeal(aead, key, nonce, ad, plaintext));
+        for (const offsets of cutsFor(length)) {
+          const sealed = evp.aeadSeal(
+            aead,
+            key,
+            nonce,
+            ad,
+            cut(
+              plaintext,
+              offsets.filter((o) => o <= length),
+            ),
+          );
+          expect(toHex(sealed)).toBe(expected);
+          const received = cut(
+            sealed,
+            offsets.filter((o) => o <= sealed.length),
+          );
+          expect(toHex(join(evp.aeadOpenParts(aead, key, nonce, ad, received)!))).toBe(toHex(plaintext));
+        }
+      }
+    }
+  });
+
   it('AEAD: a message in more pieces than the addon takes is joined first; short ciphertext is refused', () => {
     const key = bytes(32, 1);
     const nonce = bytes(12, 2);

@@ -222,6 +222,54 @@ static int cipher_update(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in, s
   return 1;
 }
 
+/*
+ * Message bytes go to OpenSSL in runs whose length is a multiple of STRIDE, the bytes around piece
+ * boundaries gathered in a small stage. On the project's machine (AMD EPYC, OpenSSL 3.0.19) a
+ * ChaCha20-Poly1305 seal + open in one call each took 33.5 µs over 65,408 bytes (511 × 128) and 44.7 µs
+ * over 65,472 (1,023 × 64), outputs preallocated (2026-11-26, this addon before it staged); a record's
+ * pieces (type byte, body, socket reads) rarely fall on such lengths. With the stage every length runs at
+ * the faster speed (bench/evp.mjs, last section). The stage holds message bytes and is cleansed at the end.
+ */
+#define STRIDE 128
+
+typedef struct {
+  EVP_CIPHER_CTX *ctx;
+  uint8_t *out;
+  uint8_t stage[STRIDE];
+  size_t staged;
+} feeder_t;
+
+static int feed(feeder_t *feeder, const uint8_t *in, size_t len) {
+  if (feeder->staged > 0) {
+    size_t take = len < STRIDE - feeder->staged ? len : STRIDE - feeder->staged;
+    memcpy(feeder->stage + feeder->staged, in, take);
+    feeder->staged += take;
+    in += take;
+    len -= take;
+    if (feeder->staged < STRIDE) return 1;
+    if (!cipher_update(feeder->ctx, feeder->out, feeder->stage, STRIDE)) return 0;
+    feeder->out += STRIDE;
+    feeder->staged = 0;
+  }
+  size_t run = len - len % STRIDE;
+  if (run > 0) {
+    if (!cipher_update(feeder->ctx, feeder->out, in, run)) return 0;
+    feeder->out += run;
+  }
+  memcpy(feeder->stage, in + run, len - run);
+  feeder->staged = len - run;
+  return 1;
+}
+
+/* Processes what is still staged and cleanses the stage. */
+static int feed_end(feeder_t *feeder) {
+  int ok = feeder->staged == 0 || cipher_update(feeder->ctx, feeder->out, feeder->stage, feeder->staged);
+  feeder->out += feeder->staged;
+  feeder->staged = 0;
+  OPENSSL_cleanse(feeder->stage, STRIDE);
+  return ok;
+}
+
 static int cipher_start(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *cipher, const bytes_t *key,
                         const bytes_t *nonce, const bytes_t *ad, int encrypt) {
   if (EVP_CipherInit_ex2(ctx, cipher, key->data, nonce->data, encrypt, NULL) != 1) return 0;
@@ -269,11 +317,10 @@ static napi_value aead_seal(napi_env env, napi_callback_info info) {
   uint8_t *out = (uint8_t *)call.out.data;
   size_t body = call.parts.total;
   int ok = cipher_start(ctx, call.cipher, &call.key, &call.nonce, &call.ad, 1);
-  size_t offset = 0;
-  for (uint32_t i = 0; ok && i < call.parts.count; i++) {
-    ok = cipher_update(ctx, out + offset, call.parts.items[i].data, call.parts.items[i].len);
-    offset += call.parts.items[i].len;
-  }
+  feeder_t feeder = {.ctx = ctx, .out = out, .staged = 0};
+  for (uint32_t i = 0; ok && i < call.parts.count; i++)
+    ok = feed(&feeder, call.parts.items[i].data, call.parts.items[i].len);
+  ok = feed_end(&feeder) && ok;
   int final_len = 0;
   ok = ok && EVP_CipherFinal_ex(ctx, out + body, &final_len) == 1 && final_len == 0;
   ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, out + body) == 1;
@@ -297,14 +344,16 @@ static napi_value aead_open(napi_env env, napi_callback_info info) {
   uint8_t tag[TAG_LEN];
   int ok = cipher_start(ctx, call.cipher, &call.key, &call.nonce, &call.ad, 0);
   /* Body bytes are decrypted piece by piece; the last TAG_LEN bytes, wherever they fall, are the tag. */
+  feeder_t feeder = {.ctx = ctx, .out = out, .staged = 0};
   size_t offset = 0;
   for (uint32_t i = 0; ok && i < call.parts.count; i++) {
     const bytes_t *part = &call.parts.items[i];
     size_t in_body = offset >= body ? 0 : (part->len < body - offset ? part->len : body - offset);
-    ok = cipher_update(ctx, out + offset, part->data, in_body);
+    ok = feed(&feeder, part->data, in_body);
     if (in_body < part->len) memcpy(tag + (offset + in_body - body), part->data + in_body, part->len - in_body);
     offset += part->len;
   }
+  ok = feed_end(&feeder) && ok;
   ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) == 1;
   int final_len = 0;
   /* The tag comparison happens here, inside OpenSSL, in constant time. */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { toHex } from '../bytes.js';
+import { evpStatus } from '../crypto/node-evp.js';
 import { ErrorCode, VeriteeError } from '../errors.js';
 import {
   createProvider,
@@ -114,5 +115,11 @@ export async function runServe(
   process.stderr.write(
     `veritee serve: ${app} on http://${host}:${actual} (channel ws://${host}:${actual}/channel), provider ${provider.name}${simulated}\n`,
   );
+  const evp = evpStatus();
+  if (!evp.loaded) {
+    process.stderr.write(
+      `veritee serve: channel crypto on node:crypto's API (${evp.reason}): same results, slower; build it with npm rebuild veritee-evp\n`,
+    );
+  }
   return server;
 }

@@ -1,4 +1,7 @@
 /** `veritee/runtime`: the enclave side (Node): evidence providers, the simulator, the app server. */
+
+/** Whether the node backend runs the channel on the veritee-evp addon, and if not, why (docs/channel.md). */
+export { type EvpStatus, evpStatus } from '../crypto/node-evp.js';
 export { connectEnclave } from './client.js';
 export * from './providers/index.js';
 export {

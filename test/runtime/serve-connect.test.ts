@@ -30,8 +30,11 @@ function run(args: string[]): Promise<CliRun> {
 /** Starts `veritee serve` with `args`; resolves with the process, its URL and its log so far. */
 async function startServe(
   args: string[],
+  extraEnv: Record<string, string> = {},
 ): Promise<{ process: ChildProcess; url: string; log: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', ECHO, '--port', '0', ...args], { env });
+  const child = spawn(process.execPath, [CLI, 'serve', ECHO, '--port', '0', ...args], {
+    env: { ...env, ...extraEnv },
+  });
   let log = '';
   const address = await new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (chunk) => {
@@ -66,6 +69,15 @@ describe('veritee serve', () => {
   it('says loudly that it runs on the simulator, with the app measurement', () => {
     expect(serveLog).toMatch(/SIMULATOR/);
     expect(serveLog).toContain(toHex(sha384(readFileSync(ECHO))));
+  });
+
+  it('says when the channel crypto runs without the veritee-evp addon', async () => {
+    expect(serveLog).not.toMatch(/veritee-evp/);
+    const plain = await startServe(['--provider', 'sim'], { VERITEE_EVP: 'off' });
+    plain.process.kill('SIGTERM');
+    expect(plain.log()).toMatch(
+      /channel crypto on node:crypto's API \(VERITEE_EVP=off\): same results, slower/,
+    );
   });
 
   it('exits 2 on bad arguments', async () => {
