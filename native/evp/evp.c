@@ -6,7 +6,7 @@
  * afterwards; for a 64 KiB Noise record that doubles the cost of the cipher itself, and a handshake pays
  * ~3 µs per HMAC where OpenSSL needs ~1. Here every call writes into a buffer the caller passes. No
  * primitive is implemented in this file: each one is an OpenSSL 3 EVP call (ChaCha20-Poly1305, AES-GCM,
- * SHA-2, BLAKE2b, HMAC, X25519).
+ * SHA-256, BLAKE2b, HMAC, X25519).
  *
  * JavaScript interface (all synchronous; misuse throws a TypeError or RangeError with a code
  * ERR_VERITEE_EVP_*, authentication failure is a return value, never an exception):
@@ -49,7 +49,7 @@
 
 static const char *const AEAD_NAMES[] = {"ChaCha20-Poly1305", "AES-256-GCM", "AES-128-GCM"};
 static const size_t AEAD_KEY_LEN[] = {32, 32, 16};
-static const char *const MD_NAMES[] = {"SHA256", "SHA384", "SHA512", "BLAKE2B-512"};
+static const char *const MD_NAMES[] = {"SHA256", "BLAKE2B-512"}; /* the Noise hashes */
 #define AEAD_COUNT (sizeof AEAD_NAMES / sizeof AEAD_NAMES[0])
 #define MD_COUNT (sizeof MD_NAMES / sizeof MD_NAMES[0])
 
@@ -210,11 +210,13 @@ static instance_t *instance_of(napi_env env) {
 
 /* ---- AEAD ------------------------------------------------------------------------------------------ */
 
+/* With `out` NULL the bytes are AAD; otherwise each byte in gives one byte out (these AEADs are streams). */
 static int cipher_update(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in, size_t len) {
   while (len > 0) {
     int piece = len > UPDATE_CHUNK ? UPDATE_CHUNK : (int)len;
     int written = 0;
-    if (EVP_CipherUpdate(ctx, out, &written, in, piece) != 1 || written != piece) return 0;
+    if (EVP_CipherUpdate(ctx, out, &written, in, piece) != 1) return 0;
+    if (out != NULL && written != piece) return 0;
     if (out != NULL) out += piece;
     in += piece;
     len -= (size_t)piece;

@@ -5,5 +5,5 @@ const addon = require('./build/Release/veritee_evp.node');
 module.exports = {
   ...addon,
   AEAD: { 'chacha20-poly1305': 0, 'aes-256-gcm': 1, 'aes-128-gcm': 2 },
-  MD: { 'SHA-256': 0, 'SHA-384': 1, 'SHA-512': 2, BLAKE2b: 3 },
+  MD: { 'SHA-256': 0, BLAKE2b: 1 },
 };

@@ -5,7 +5,7 @@
  * bytes (the same OpenSSL), so the choice changes speed, never results. `evpStatus()` tells which.
  */
 import { createRequire } from 'node:module';
-import type { AeadName, ChannelHashName, HashName } from './types.js';
+import type { AeadName, ChannelHashName } from './types.js';
 
 /** A private X25519 key held in OpenSSL memory by the addon (an opaque handle). */
 export type EvpX25519Key = { readonly __evpX25519Key: unique symbol };
@@ -13,7 +13,7 @@ export type EvpX25519Key = { readonly __evpX25519Key: unique symbol };
 /** The addon's functions (see native/evp/evp.c for the contract). */
 export interface EvpAddon {
   readonly AEAD: Readonly<Record<AeadName, number>>;
-  readonly MD: Readonly<Record<HashName | ChannelHashName, number>>;
+  readonly MD: Readonly<Record<ChannelHashName, number>>;
   /** The most pieces `aeadSeal` / `aeadOpen` take for one message. */
   readonly MAX_PARTS: number;
   aeadSeal(
@@ -64,12 +64,18 @@ function load(): { addon?: EvpAddon; status: EvpStatus } {
   }
 }
 
-const loaded = load();
+// Loaded on first use, not at import: loading it (dlopen, fetching the algorithms) takes 3.5–5 ms, which a
+// process that only verifies evidence should not pay at start-up.
+let loaded: ReturnType<typeof load> | undefined;
 
-/** The addon, or undefined when it is absent or switched off. */
-export const evpAddon: EvpAddon | undefined = loaded.addon;
+/** The addon (loaded on the first call), or undefined when it is absent or switched off. */
+export function evpAddon(): EvpAddon | undefined {
+  loaded ??= load();
+  return loaded.addon;
+}
 
-/** Whether the node backend runs on the addon, and if not, why. */
+/** Whether the node backend runs on the addon, and if not, why (loads it if not yet loaded). */
 export function evpStatus(): EvpStatus {
+  loaded ??= load();
   return loaded.status;
 }

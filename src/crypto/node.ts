@@ -48,12 +48,7 @@ const EC_SPKI_PREFIX: Record<'P-256' | 'P-384', Uint8Array> = {
   'P-384': Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'),
 };
 const TAG_LENGTH = 16;
-const HASH_SIZE: Record<HashName | ChannelHashName, number> = {
-  'SHA-256': 32,
-  'SHA-384': 48,
-  'SHA-512': 64,
-  BLAKE2b: 64,
-};
+const CHANNEL_HASH_SIZE: Record<ChannelHashName, number> = { 'SHA-256': 32, BLAKE2b: 64 };
 
 // crypto.hash (Node ≥ 20.12) skips the Hash object: ~35 % faster for short inputs (Noise, quote fields).
 const nodeOneShotHash = (
@@ -325,11 +320,27 @@ const nodeCryptoBackend: CryptoBackend = {
   aeadOpenParts: openParts,
 };
 
+/** The functions the veritee-evp addon takes over: the channel's primitives (and HPKE's AEAD). */
+type EvpFunctions = Pick<
+  CryptoBackend,
+  | 'channelHash'
+  | 'hmac'
+  | 'x25519Generate'
+  | 'x25519GenerateSecret'
+  | 'x25519PublicKey'
+  | 'x25519'
+  | 'aeadSeal'
+  | 'aeadSealParts'
+  | 'aeadOpen'
+  | 'aeadOpenParts'
+>;
+
 /**
- * The backend with its hashes, HMACs, X25519 and AEAD calls on the veritee-evp addon (the same OpenSSL,
- * without node:crypto's per-call objects); everything else stays on node:crypto.
+ * The channel's hashes, HMACs, X25519 and AEAD calls on the veritee-evp addon (the same OpenSSL, without
+ * node:crypto's per-call objects). Verification hashes stay on node:crypto: their inputs are often small
+ * arrays inside V8's heap, which node:crypto reads in place and native code would first have to move out.
  */
-function evpBackend(evp: EvpAddon): CryptoBackend {
+function evpFunctions(evp: EvpAddon): EvpFunctions {
   // Outputs live outside V8's heap (Buffer memory, every byte written by the addon): a small typed array
   // made with a length is stored inside the heap, and handing it to native code makes V8 move it out
   // first (~1 µs per array), which each hash output would pay again as the next call's input.
@@ -386,12 +397,9 @@ function evpBackend(evp: EvpAddon): CryptoBackend {
     return evp.aeadOpen(evp.AEAD[name], key, nonce, ad, fewParts(parts), plaintext) ? plaintext : undefined;
   };
   return {
-    ...nodeCryptoBackend,
-    name: 'node:crypto+veritee-evp',
-    hash: (name, data) => digest(evp.MD[name], HASH_SIZE[name], data),
-    channelHash: (name, data) => digest(evp.MD[name], HASH_SIZE[name], data),
+    channelHash: (name, data) => digest(evp.MD[name], CHANNEL_HASH_SIZE[name], data),
     hmac(name, key, data) {
-      const out = output(HASH_SIZE[name]);
+      const out = output(CHANNEL_HASH_SIZE[name]);
       evp.hmac(evp.MD[name], key, data, out);
       return out;
     },
@@ -436,10 +444,37 @@ function evpBackend(evp: EvpAddon): CryptoBackend {
 
 /** A node backend: on the veritee-evp addon when given one, else on node:crypto's API alone. */
 export function createNodeBackend(evp: EvpAddon | undefined): CryptoBackend {
-  return evp === undefined ? nodeCryptoBackend : evpBackend(evp);
+  if (evp === undefined) return nodeCryptoBackend;
+  return { ...nodeCryptoBackend, name: 'node:crypto+veritee-evp', ...evpFunctions(evp) };
 }
 
-export const backend: CryptoBackend = createNodeBackend(evpAddon);
+/**
+ * The node backend that loads the addon at its first channel call (see node-evp.ts): a process that only
+ * verifies evidence never loads it.
+ */
+function lazyNodeBackend(): CryptoBackend {
+  let chosen: CryptoBackend | undefined;
+  const use = () => (chosen ??= createNodeBackend(evpAddon()));
+  return {
+    ...nodeCryptoBackend,
+    get name() {
+      return use().name;
+    },
+    channelHash: (name, data) => use().channelHash(name, data),
+    hmac: (name, key, data) => use().hmac(name, key, data),
+    x25519Generate: () => use().x25519Generate(),
+    x25519GenerateSecret: () => use().x25519GenerateSecret(),
+    x25519PublicKey: (privateKey) => use().x25519PublicKey(privateKey),
+    x25519: (privateKey, publicKey) => use().x25519(privateKey, publicKey),
+    aeadSeal: (name, key, nonce, ad, plaintext) => use().aeadSeal(name, key, nonce, ad, plaintext),
+    aeadSealParts: (name, key, nonce, ad, plaintext) => use().aeadSealParts(name, key, nonce, ad, plaintext),
+    aeadOpen: (name, key, nonce, ad, ciphertext) => use().aeadOpen(name, key, nonce, ad, ciphertext),
+    aeadOpenParts: (name, key, nonce, ad, ciphertext) =>
+      use().aeadOpenParts(name, key, nonce, ad, ciphertext),
+  };
+}
+
+export const backend: CryptoBackend = lazyNodeBackend();
 
 function verifySync(
   key: PublicKey,
