@@ -95,6 +95,12 @@ static napi_value throw_openssl(napi_env env, const char *what) {
   return NULL;
 }
 
+static napi_value nothing(napi_env env) {
+  napi_value undefined;
+  if (napi_get_undefined(env, &undefined) != napi_ok) return NULL;
+  return undefined;
+}
+
 static napi_value boolean(napi_env env, int value) {
   napi_value result;
   if (napi_get_boolean(env, value != 0, &result) != napi_ok) return NULL;
@@ -331,9 +337,7 @@ static napi_value aead_seal(napi_env env, napi_callback_info info) {
     OPENSSL_cleanse(out, call.out.len);
     return throw_openssl(env, "AEAD encryption failed in OpenSSL");
   }
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  return nothing(env);
 }
 
 static napi_value aead_open(napi_env env, napi_callback_info info) {
@@ -384,9 +388,7 @@ static napi_value digest(napi_env env, napi_callback_info info) {
   unsigned int written = 0;
   if (EVP_Digest(data.data, data.len, (uint8_t *)out.data, &written, type, NULL) != 1 || written != out.len)
     return throw_openssl(env, "digest failed in OpenSSL");
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  return nothing(env);
 }
 
 static napi_value hmac(napi_env env, napi_callback_info info) {
@@ -406,9 +408,7 @@ static napi_value hmac(napi_env env, napi_callback_info info) {
   if (HMAC(type, key.data, (int)key.len, data.data, data.len, (uint8_t *)out.data, &written) == NULL ||
       written != out.len)
     return throw_openssl(env, "HMAC failed in OpenSSL");
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  return nothing(env);
 }
 
 /* ---- X25519 ---------------------------------------------------------------------------------------- */
@@ -513,9 +513,7 @@ static napi_value x25519_erase(napi_env env, napi_callback_info info) {
   if (key == NULL) return NULL;
   EVP_PKEY_free(key->pkey);
   key->pkey = NULL;
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  return nothing(env);
 }
 
 /* ---- module ---------------------------------------------------------------------------------------- */

@@ -112,14 +112,15 @@ export async function runServe(
   const simulated = provider.simulated
     ? ` (SIMULATOR ${format}; ${appMeasurement} = SHA-384 of the app = ${toHex(sha384(bytes))})`
     : '';
-  process.stderr.write(
-    `veritee serve: ${app} on http://${host}:${actual} (channel ws://${host}:${actual}/channel), provider ${provider.name}${simulated}\n`,
-  );
+  // Before the listening line, which is what a supervisor (or a test) waits for.
   const evp = evpStatus();
   if (!evp.loaded) {
     process.stderr.write(
       `veritee serve: channel crypto on node:crypto's API (${evp.reason}): same results, slower; build it with npm rebuild veritee-evp\n`,
     );
   }
+  process.stderr.write(
+    `veritee serve: ${app} on http://${host}:${actual} (channel ws://${host}:${actual}/channel), provider ${provider.name}${simulated}\n`,
+  );
   return server;
 }

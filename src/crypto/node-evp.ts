@@ -10,28 +10,24 @@ import type { AeadName, ChannelHashName } from './types.js';
 /** A private X25519 key held in OpenSSL memory by the addon (an opaque handle). */
 export type EvpX25519Key = { readonly __evpX25519Key: unique symbol };
 
+/** An AEAD call's arguments: algorithm number, key, nonce, AD, the message's pieces, the output buffer. */
+export type EvpAeadCall = [
+  aead: number,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  parts: readonly Uint8Array[],
+  out: Uint8Array,
+];
+
 /** The addon's functions (see native/evp/evp.c for the contract). */
 export interface EvpAddon {
   readonly AEAD: Readonly<Record<AeadName, number>>;
   readonly MD: Readonly<Record<ChannelHashName, number>>;
   /** The most pieces `aeadSeal` / `aeadOpen` take for one message. */
   readonly MAX_PARTS: number;
-  aeadSeal(
-    aead: number,
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    parts: readonly Uint8Array[],
-    out: Uint8Array,
-  ): void;
-  aeadOpen(
-    aead: number,
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    parts: readonly Uint8Array[],
-    out: Uint8Array,
-  ): boolean;
+  aeadSeal(...call: EvpAeadCall): void;
+  aeadOpen(...call: EvpAeadCall): boolean;
   digest(md: number, data: Uint8Array, out: Uint8Array): void;
   hmac(md: number, key: Uint8Array, data: Uint8Array, out: Uint8Array): void;
   x25519Generate(publicOut: Uint8Array): EvpX25519Key;

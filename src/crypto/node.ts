@@ -369,26 +369,21 @@ function evpFunctions(evp: EvpAddon): EvpFunctions {
   // A message in more pieces than the addon takes (a peer can dribble a record in tiny reads) is joined.
   const fewParts = (parts: readonly Uint8Array[]) =>
     parts.length <= evp.MAX_PARTS ? parts : [Buffer.concat(parts)];
-  const seal = (
+  type Call = [
     name: AeadName,
     key: Uint8Array,
     nonce: Uint8Array,
     ad: Uint8Array,
     parts: readonly Uint8Array[],
-  ) => {
+  ];
+  const seal = (...[name, key, nonce, ad, parts]: Call) => {
     let length = TAG_LENGTH;
     for (const part of parts) length += part.length;
     const sealed = output(length);
     evp.aeadSeal(evp.AEAD[name], key, nonce, ad, fewParts(parts), sealed);
     return sealed;
   };
-  const open = (
-    name: AeadName,
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array,
-    parts: readonly Uint8Array[],
-  ) => {
+  const open = (...[name, key, nonce, ad, parts]: Call) => {
     let length = 0;
     for (const part of parts) length += part.length;
     if (length < TAG_LENGTH) return undefined;
