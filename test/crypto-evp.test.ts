@@ -238,6 +238,16 @@ describe.skipIf(addon === undefined)('veritee-evp addon contract', () => {
       ],
       [() => evp.aeadSeal(7, key, nonce, empty, [plaintext], out), 'ERR_VERITEE_EVP_ALGORITHM', /algorithm/],
       [
+        () => evp.aeadSeal(0.5, key, nonce, empty, [plaintext], out),
+        'ERR_VERITEE_EVP_ALGORITHM',
+        /algorithm/,
+      ],
+      [
+        () => evp.aeadSeal(2 ** 32, key, nonce, empty, [plaintext], out),
+        'ERR_VERITEE_EVP_ALGORITHM',
+        /algorithm/,
+      ],
+      [
         () => evp.aeadSeal(0, key, nonce, empty, [plaintext], out.subarray(1)),
         'ERR_VERITEE_EVP_LENGTH',
         /out/,

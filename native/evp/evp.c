@@ -149,12 +149,14 @@ static int get_bytes_of_length(napi_env env, napi_value value, size_t length, by
 }
 
 static int get_index(napi_env env, napi_value value, size_t count, size_t *out) {
-  uint32_t index;
-  if (napi_get_value_uint32(env, value, &index) != napi_ok || index >= count) {
+  double number;
+  /* An integer 0 ≤ n < count, nothing converted (no wrapping of 2^32, no truncation of 1.5). */
+  if (napi_get_value_double(env, value, &number) != napi_ok || !(number >= 0) || number >= (double)count ||
+      number != (double)(size_t)number) {
     throw_range(env, "ERR_VERITEE_EVP_ALGORITHM", "unknown algorithm number");
     return 0;
   }
-  *out = index;
+  *out = (size_t)number;
   return 1;
 }
 
@@ -518,6 +520,32 @@ static napi_value x25519_erase(napi_env env, napi_callback_info info) {
 
 /* ---- module ---------------------------------------------------------------------------------------- */
 
+/*
+ * Every failure must reach JavaScript as an exception: a function that returns NULL without one (a
+ * Node-API call that failed without throwing) would read as `undefined`, which for aeadSeal means success
+ * over an unwritten buffer. The exported functions pass their result through here.
+ */
+static napi_value fail_closed(napi_env env, napi_value result) {
+  if (result != NULL) return result;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending)
+    napi_throw_error(env, "ERR_VERITEE_EVP_INTERNAL", "a Node-API call failed");
+  return NULL;
+}
+
+#define EXPORTED(name)                                                           \
+  static napi_value name##_exported(napi_env env, napi_callback_info info) {    \
+    return fail_closed(env, name(env, info));                                    \
+  }
+EXPORTED(aead_seal)
+EXPORTED(aead_open)
+EXPORTED(digest)
+EXPORTED(hmac)
+EXPORTED(x25519_generate)
+EXPORTED(x25519_import)
+EXPORTED(x25519_agree)
+EXPORTED(x25519_erase)
+
 static void instance_free(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -553,14 +581,14 @@ NAPI_MODULE_INIT() {
     return NULL;
   }
   const napi_property_descriptor functions[] = {
-      {"aeadSeal", NULL, aead_seal, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"aeadOpen", NULL, aead_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"digest", NULL, digest, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"hmac", NULL, hmac, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"x25519Generate", NULL, x25519_generate, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"x25519Import", NULL, x25519_import, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"x25519Agree", NULL, x25519_agree, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"x25519Erase", NULL, x25519_erase, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"aeadSeal", NULL, aead_seal_exported, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"aeadOpen", NULL, aead_open_exported, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"digest", NULL, digest_exported, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"hmac", NULL, hmac_exported, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"x25519Generate", NULL, x25519_generate_exported, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"x25519Import", NULL, x25519_import_exported, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"x25519Agree", NULL, x25519_agree_exported, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"x25519Erase", NULL, x25519_erase_exported, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
     return NULL;
