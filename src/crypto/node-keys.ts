@@ -13,19 +13,24 @@ interface KeyOptions {
   readonly namedCurve?: string;
 }
 
+// One generation with the requested encodings (see above); the halves asked for as JWK come back as JWK.
+function generate(type: KeyType, options: KeyOptions, privateAsJwk: boolean) {
+  const encodings = privateAsJwk
+    ? { publicKeyEncoding: { format: 'jwk' }, privateKeyEncoding: { format: 'jwk' } }
+    : { publicKeyEncoding: { format: 'jwk' } };
+  return generateKeyPairSync(type as 'ec', { ...options, ...encodings } as never) as unknown as {
+    privateKey: unknown;
+    publicKey: JsonWebKey;
+  };
+}
+
 /** A fresh key pair: the private half as a KeyObject (never exported), the public half as JWK. */
 export function generateWithPublicJwk(
   type: KeyType,
   options: KeyOptions = {},
 ): { readonly privateKey: KeyObject; readonly publicJwk: JsonWebKey } {
-  const pair = generateKeyPairSync(
-    type as 'ec',
-    {
-      ...options,
-      publicKeyEncoding: { format: 'jwk' },
-    } as never,
-  ) as unknown as { privateKey: KeyObject; publicKey: JsonWebKey };
-  return { privateKey: pair.privateKey, publicJwk: pair.publicKey };
+  const pair = generate(type, options, false);
+  return { privateKey: pair.privateKey as KeyObject, publicJwk: pair.publicKey };
 }
 
 /** A fresh key pair with both halves as JWK. */
@@ -33,13 +38,6 @@ export function generateJwkPair(
   type: KeyType,
   options: KeyOptions = {},
 ): { readonly privateJwk: JsonWebKey; readonly publicJwk: JsonWebKey } {
-  const pair = generateKeyPairSync(
-    type as 'ec',
-    {
-      ...options,
-      publicKeyEncoding: { format: 'jwk' },
-      privateKeyEncoding: { format: 'jwk' },
-    } as never,
-  ) as unknown as { privateKey: JsonWebKey; publicKey: JsonWebKey };
-  return { privateJwk: pair.privateKey, publicJwk: pair.publicKey };
+  const pair = generate(type, options, true);
+  return { privateJwk: pair.privateKey as JsonWebKey, publicJwk: pair.publicKey };
 }

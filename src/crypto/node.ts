@@ -345,11 +345,6 @@ function evpFunctions(evp: EvpAddon): EvpFunctions {
   // made with a length is stored inside the heap, and handing it to native code makes V8 move it out
   // first (~1 µs per array), which each hash output would pay again as the next call's input.
   const output = (length: number) => plainView(Buffer.allocUnsafe(length));
-  const digest = (md: number, size: number, data: Uint8Array) => {
-    const out = output(size);
-    evp.digest(md, data, out);
-    return out;
-  };
   const x25519Keys = new WeakMap<Uint8Array, EvpX25519Key>();
   const x25519KeyOf = (privateKey: Uint8Array): EvpX25519Key => {
     let key = x25519Keys.get(privateKey);
@@ -392,7 +387,11 @@ function evpFunctions(evp: EvpAddon): EvpFunctions {
     return evp.aeadOpen(evp.AEAD[name], key, nonce, ad, fewParts(parts), plaintext) ? plaintext : undefined;
   };
   return {
-    channelHash: (name, data) => digest(evp.MD[name], CHANNEL_HASH_SIZE[name], data),
+    channelHash(name, data) {
+      const out = output(CHANNEL_HASH_SIZE[name]);
+      evp.digest(evp.MD[name], data, out);
+      return out;
+    },
     hmac(name, key, data) {
       const out = output(CHANNEL_HASH_SIZE[name]);
       evp.hmac(evp.MD[name], key, data, out);
